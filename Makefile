@@ -1,0 +1,23 @@
+# The README's two commands: `make demo` (the main job) and `make test` (the whole suite).
+.PHONY: demo test sanity units integration lint netbox-up netbox-down benchmark changelog
+
+demo:
+	bash scripts/demo
+
+test:
+	bash scripts/test
+
+sanity units integration lint:
+	bash scripts/test $@
+
+netbox-up:
+	bash scripts/local-netbox up
+
+netbox-down:
+	bash scripts/local-netbox down
+
+benchmark:
+	bash benchmarks/run
+
+changelog:
+	.venv/bin/antsibull-changelog lint
