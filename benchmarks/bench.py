@@ -1,0 +1,365 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The geofoss.netbox benchmark (run it through benchmarks/run, which prepares the
+venvs, the collection tree and the local NetBox, then calls this file).
+
+Stages (all by default, or --only a,b):
+  loop     ~200 regions: netbox.netbox.netbox_region in a loop vs netbox_geo_sync, create + no-change
+  world    countries + first-level divisions (~4,100): first import, no-change, update, prune
+  cities   the same plus cities15000 (~37,000): first import, no-change, update, prune
+  ceiling  raw bulk POSTs of the world objects with 1, 2 and 4 streams (NetBox's own limit)
+  memory   geo_transform of the 234,908 cities of derived-cities500 + a check-mode sync plan
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+from nbapi import NetBoxAdmin, raw_bulk_create, region_payloads
+from report import evaluate_targets, markdown_report
+from runner import PlaybookRunner
+
+# run in this order: the short stages first, so a bounded run still reports them
+STAGES = ("memory", "loop", "ceiling", "world", "cities")
+MANAGED_TAG = "geo-managed"
+# ten countries whose country + admin1 regions make 201 nodes in the 2024 admin1 table
+LOOP_COUNTRIES = ("AT", "AU", "CA", "CH", "DE", "ES", "FR", "IT", "PL", "US")
+# source folders: names the transform expects -> files under $GEOFOSS_GEODATA (linked, never copied)
+SOURCES = {
+    "2024": {"countryInfo.txt": "geonames/countryInfo.txt", "admin1CodesASCII.txt": "geonames/admin1CodesASCII.txt",
+             "cities15000.zip": "geonames/cities15000.zip"},
+    "2025": {"countryInfo.txt": "geonames/countryInfo.txt",
+             "admin1CodesASCII.txt": "geonames/alternate-2025-11/admin1CodesASCII.txt",
+             "cities15000.zip": "geonames/cities15000.zip"},
+    "cities500": {"countryInfo.txt": "geonames/countryInfo.txt", "admin1CodesASCII.txt": "geonames/admin1CodesASCII.txt",
+                  "cities500.zip": "geonames/derived-cities500.zip"},
+}
+# the prune step drops these countries (354 regions of the world, 3 countries' cities)
+PRUNE_COUNTRIES = ("MK", "MT", "SI")
+WORLD_LEVELS = ["country", "admin1"]
+CITY_LEVELS = ["country", "admin1", "city"]
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 3) if values else None
+
+
+def read_nodes(path: str) -> list:
+    with open(path, encoding="utf-8") as handle:
+        next(handle)  # the header
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def count_nodes(path: str) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle) - 1
+
+
+def loop_regions(nodes: list) -> list:
+    """Dataset nodes -> the netbox_region loop's items (parents named by slug)."""
+    slug_of = {node["geo_source_id"]: node["slug"] for node in nodes}
+    return [{"name": n["name"], "slug": n["slug"], "parent_slug": slug_of[n["parent"]] if n["parent"] else "",
+             "description": n["description"], "geo_source_id": n["geo_source_id"]} for n in nodes]
+
+
+def _first_line(command) -> str:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=False).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        return "unknown"
+
+
+def machine_info() -> dict:
+    info = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            models = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+        info["cpu_model"] = models[0] if models else "unknown"
+        with open("/proc/meminfo", encoding="utf-8") as handle:
+            info["memory_gib"] = round(int(handle.readline().split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return info
+
+
+def load_average() -> list:
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return []
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        env = os.environ
+        self.geodata = env["GEOFOSS_GEODATA"]
+        self.work = env["GEOFOSS_BENCH_WORK"]
+        self.collection_bin = env["GEOFOSS_COLLECTION_BIN"]
+        self.baseline_bin = env["GEOFOSS_BASELINE_BIN"]
+        self.local_netbox = env["GEOFOSS_LOCAL_NETBOX"]
+        self.url, self.token, self.token_v1 = env["NETBOX_URL"], env["NETBOX_TOKEN"], env["NETBOX_TOKEN_V1"]
+        self.admin = NetBoxAdmin(self.url, self.token)
+        self.runner = PlaybookRunner(self.work, secrets=(self.token, self.token_v1))
+        self.datasets = {}
+        self.results = {"started": _now(), "stages_run": args.only, "runs_per_short_step": args.runs,
+                        "machine": machine_info(), "load_average_start": load_average(), "stages": {}}
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def log(self, message):
+        print("[bench %s] %s" % (datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M:%S"), message), flush=True)
+
+    def reset(self):
+        """An empty NetBox: a fresh clone of the migrated template database (~15 s)."""
+        subprocess.run([self.local_netbox, "up", "--fresh"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        self.admin = NetBoxAdmin(self.url, self.token)
+        self.admin.status()  # warm the workers up before anything is timed
+
+    def source_folder(self, variant: str) -> str:
+        folder = os.path.join(self.work, "src-" + variant)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+            for name, relative in SOURCES[variant].items():
+                os.symlink(os.path.join(self.geodata, relative), os.path.join(folder, name))
+        return folder
+
+    def dataset(self, name, variant, levels, countries=(), city_min_population=None):
+        """Build a dataset with geo_transform once per run; returns (path, the transform run)."""
+        if name not in self.datasets:
+            dest = os.path.join(self.work, name + ".jsonl")
+            variables = {"src": self.source_folder(variant), "dest": dest, "levels": list(levels),
+                         "countries": list(countries)}
+            if city_min_population is not None:
+                variables["city_min_population"] = city_min_population
+            self.log("geo_transform %s (%s, levels %s)" % (name, variant, ",".join(levels)))
+            run = self.runner.run(self.collection_bin, "geo_transform.yml", variables, "transform-" + name)
+            self.datasets[name] = (dest, run)
+        return self.datasets[name]
+
+    def sync(self, dataset, label, **options):
+        variables = {"netbox_url": self.url, "netbox_token": self.token, "dataset": dataset}
+        for key in ("batch_size", "concurrency"):
+            if getattr(self.args, key):
+                variables[key] = getattr(self.args, key)
+        variables.update(options)
+        run = self.runner.run(self.collection_bin, "geo_sync.yml", variables, label)
+        self.log("%s: %.1f s (task), summary %s, peak RSS %.0f MiB" % (
+            label, run["task_seconds"] or 0, run["result"].get("summary"), run["peak_rss_mib"]))
+        return run
+
+    def expect_regions(self, expected, when):
+        found = self.admin.count()
+        if found != expected:
+            raise RuntimeError("%s: NetBox holds %d regions, expected %d" % (when, found, expected))
+
+    # -- stages ------------------------------------------------------------------------------
+    def stage_loop(self):
+        path, _ = self.dataset("loop", "2024", WORLD_LEVELS, self.args.loop_countries)
+        nodes = read_nodes(path)
+        regions = loop_regions(nodes)
+        self.reset()
+        self.admin.ensure_source_field()
+        self.admin.ensure_tag(MANAGED_TAG)
+        loop_vars = {"netbox_url": self.url, "netbox_token": self.token_v1, "regions": regions,
+                     "managed_tag": MANAGED_TAG}
+        self.log("netbox.netbox loop: creating %d regions one task each (minutes)" % len(regions))
+        create = self.runner.run(self.baseline_bin, "netbox_region_loop.yml", loop_vars, "loop-create")
+        self.expect_regions(len(nodes), "after the netbox.netbox loop")
+        self.log("loop create: %.1f s; re-run with nothing to change" % create["task_seconds"])
+        rerun = self.runner.run(self.baseline_bin, "netbox_region_loop.yml", loop_vars, "loop-rerun")
+        self.log("loop re-run: %.1f s, %s items changed" % (rerun["task_seconds"], rerun["result"].get("items_changed")))
+
+        self.reset()
+        creates, reruns = [], []
+        for number in range(self.args.runs):
+            if number:
+                self.admin.delete_all_regions()
+            creates.append(self.sync(path, "loop-sync-create-%d" % number))
+            self.expect_regions(len(nodes), "after netbox_geo_sync")
+        for number in range(self.args.runs):
+            reruns.append(self.sync(path, "loop-sync-rerun-%d" % number))
+        n = len(nodes)
+        stage = {
+            "regions": n, "countries": list(self.args.loop_countries),
+            "netbox_netbox": {"create_seconds": create["task_seconds"], "rerun_seconds": rerun["task_seconds"],
+                              "create_seconds_per_region": round(create["task_seconds"] / n, 4),
+                              "rerun_seconds_per_region": round(rerun["task_seconds"] / n, 4),
+                              "rerun_items_changed": rerun["result"].get("items_changed"),
+                              "create_cpu_seconds": create.get("cpu_seconds"), "rerun_cpu_seconds": rerun.get("cpu_seconds"),
+                              "peak_rss_mib": max(create["peak_rss_mib"], rerun["peak_rss_mib"])},
+            "geo_sync": {"create_seconds": [r["task_seconds"] for r in creates],
+                         "rerun_seconds": [r["task_seconds"] for r in reruns],
+                         "create_median": median(r["task_seconds"] for r in creates),
+                         "rerun_median": median(r["task_seconds"] for r in reruns),
+                         "rerun_summary": reruns[-1]["result"].get("summary"),
+                         "create_cpu_seconds": creates[-1].get("cpu_seconds"), "rerun_cpu_seconds": reruns[-1].get("cpu_seconds"),
+                         "peak_rss_mib": max(r["peak_rss_mib"] for r in creates + reruns)},
+        }
+        stage["ratio_create"] = round(create["task_seconds"] / stage["geo_sync"]["create_median"], 1)
+        stage["ratio_rerun"] = round(rerun["task_seconds"] / stage["geo_sync"]["rerun_median"], 1)
+        return stage
+
+    def scale_stage(self, key, levels):
+        """First import (median of --first-runs, each on an empty NetBox), no-change re-runs,
+        an update to the 2025-11 admin1 release (renames, new and removed divisions: it needs
+        prune, as new divisions take names that removed ones hold), then a prune of three
+        countries."""
+        base, transform = self.dataset(key, "2024", levels)
+        alternate, _ = self.dataset(key + "-2025", "2025", levels)
+        kept = sorted({n["attributes"]["country_code"] for n in read_nodes(alternate) if n["level"] == "country"}
+                      - set(PRUNE_COUNTRIES))
+        pruned, _ = self.dataset(key + "-2025-pruned", "2025", levels, countries=kept)
+        n, n_alternate, n_pruned = count_nodes(base), count_nodes(alternate), count_nodes(pruned)
+        firsts = []
+        for number in range(self.args.first_runs):
+            self.reset()
+            self.log("%s: first import of %d regions (run %d of %d)" % (key, n, number + 1, self.args.first_runs))
+            firsts.append(self.sync(base, "%s-first-%d" % (key, number)))
+            self.expect_regions(n, "%s after the first import" % key)
+        reruns = [self.sync(base, "%s-rerun-%d" % (key, number)) for number in range(self.args.runs)]
+        update = self.sync(alternate, key + "-update", prune=True, max_deletes=n)
+        self.expect_regions(n_alternate, "%s after the update" % key)
+        prune = self.sync(pruned, key + "-prune", prune=True, max_deletes=n)
+        self.expect_regions(n_pruned, "%s after the prune" % key)
+        first_median = median(r["task_seconds"] for r in firsts)
+        return {
+            "regions": n, "regions_2025": n_alternate, "regions_after_prune": n_pruned,
+            "pruned_countries": list(PRUNE_COUNTRIES),
+            "transform_seconds": transform["task_seconds"],
+            "first_import_seconds": [r["task_seconds"] for r in firsts], "first_import_median": first_median,
+            "first_import_cpu_seconds": firsts[-1].get("cpu_seconds"), "rerun_cpu_seconds": reruns[-1].get("cpu_seconds"),
+            "first_import_regions_per_second": round(n / first_median, 1),
+            "first_import_duration": firsts[-1]["result"].get("duration"),
+            "first_import_http": firsts[-1]["result"].get("http"),
+            "rerun_seconds": [r["task_seconds"] for r in reruns], "rerun_median": median(r["task_seconds"] for r in reruns),
+            "rerun_duration": reruns[-1]["result"].get("duration"),
+            "rerun_summary": reruns[-1]["result"].get("summary"), "rerun_http": reruns[-1]["result"].get("http"),
+            "update_seconds": update["task_seconds"], "update_summary": update["result"].get("summary"),
+            "prune_seconds": prune["task_seconds"], "prune_summary": prune["result"].get("summary"),
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in firsts + reruns + [update, prune]),
+        }
+
+    def stage_world(self):
+        return self.scale_stage("world", WORLD_LEVELS)
+
+    def stage_cities(self):
+        return self.scale_stage("cities", CITY_LEVELS)
+
+    def stage_ceiling(self):
+        path, _ = self.dataset("world", "2024", WORLD_LEVELS)
+        nodes = read_nodes(path)
+        if self.args.ceiling_limit:
+            nodes = nodes[:self.args.ceiling_limit]  # parents come first: any prefix is a valid tree
+        by_streams = {}
+        for streams in self.args.ceiling_streams:
+            self.reset()
+            tag_id = self.admin.ensure_tag(MANAGED_TAG)
+            self.admin.ensure_source_field()
+            result = raw_bulk_create(self.admin, region_payloads(nodes, tag_id), streams, self.args.ceiling_batch)
+            self.log("raw bulk POST, %d stream(s), batches of %d: %s" % (streams, self.args.ceiling_batch, result))
+            by_streams[str(streams)] = result
+        best = max(by_streams.values(), key=lambda r: r["regions_per_second"] or 0)
+        return {"regions": len(nodes), "batch_size": self.args.ceiling_batch, "by_streams": by_streams,
+                "best_regions_per_second": best["regions_per_second"]}
+
+    def stage_memory(self):
+        path, transform = self.dataset("cities500", "cities500", CITY_LEVELS, city_min_population=0)
+        present = self.admin.count()
+        plan = self.sync(path, "cities500-check-plan", sync_check_mode=True)
+        return {
+            "regions": count_nodes(path), "transform_seconds": transform["task_seconds"],
+            "transform_cpu_seconds": transform.get("cpu_seconds"), "plan_cpu_seconds": plan.get("cpu_seconds"),
+            "transform_counts": transform["result"].get("counts"), "transform_peak_rss_mib": transform["peak_rss_mib"],
+            "plan_seconds": plan["task_seconds"], "plan_summary": plan["result"].get("summary"),
+            "plan_peak_rss_mib": plan["peak_rss_mib"], "regions_in_netbox_during_plan": present,
+            "peak_rss_mib": max(transform["peak_rss_mib"], plan["peak_rss_mib"]),
+        }
+
+    # -- the run -----------------------------------------------------------------------------
+    def netbox_facts(self) -> dict:
+        status = self.admin.status()
+        return {"version": status.get("netbox-version"), "python": status.get("python-version"),
+                "django": status.get("django-version"), "url": self.url,
+                "gunicorn_workers": int(os.environ.get("GEOFOSS_NETBOX_WORKERS", "2")), "gunicorn_threads": 3}
+
+    def run(self):
+        self.results["netbox"] = self.netbox_facts()
+        self.results["versions"] = {
+            "collection_ansible": _first_line([os.path.join(self.collection_bin, "ansible"), "--version"]),
+            "baseline_ansible": _first_line([os.path.join(self.baseline_bin, "ansible"), "--version"]),
+            "netbox_netbox": os.environ.get("GEOFOSS_NETBOX_NETBOX_VERSION", "unknown"),
+        }
+        for stage in STAGES:
+            if stage in self.args.only:
+                self.log("stage %s" % stage)
+                started = datetime.datetime.now(datetime.timezone.utc)
+                self.results["stages"][stage] = getattr(self, "stage_" + stage)()
+                self.results["stages"][stage]["stage_wall_seconds"] = round(
+                    (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
+                self.save()
+        self.results["load_average_end"] = load_average()
+        self.results["finished"] = _now()
+        self.results["targets"] = evaluate_targets(self.results)
+        return self.save()
+
+    def save(self):
+        os.makedirs(self.args.results, exist_ok=True)
+        stem = os.path.join(self.args.results, self.results["started"].replace(":", "").replace("-", ""))
+        with open(stem + ".json", "w", encoding="utf-8") as handle:
+            json.dump(self.results, handle, indent=1, sort_keys=True)
+        with open(stem + ".md", "w", encoding="utf-8") as handle:
+            handle.write(markdown_report(self.results))
+        return stem
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(STAGES), help="comma-separated stages (default: all)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each short step; the median is reported")
+    parser.add_argument("--loop-countries", default=",".join(LOOP_COUNTRIES),
+                        help="countries of the loop stage (default: 10 countries, 201 regions)")
+    parser.add_argument("--first-runs", type=int, default=1, help="first imports of the world stage (each ~minutes)")
+    parser.add_argument("--batch-size", type=int, default=0, help="netbox_geo_sync batch_size (default: the module's)")
+    parser.add_argument("--concurrency", type=int, default=0, help="netbox_geo_sync concurrency (default: the module's)")
+    parser.add_argument("--ceiling-batch", type=int, default=200, help="objects per raw bulk POST")
+    parser.add_argument("--ceiling-limit", type=int, default=0,
+                        help="post only the first N world regions in the ceiling stage (default: all)")
+    parser.add_argument("--ceiling-streams", default="1,2,4", help="stream counts of the raw ceiling")
+    parser.add_argument("--results", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+    args = parser.parse_args(argv)
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(args.only) - set(STAGES))
+    if unknown:
+        parser.error("unknown stage(s) %s; choose from %s" % (", ".join(unknown), ",".join(STAGES)))
+    args.loop_countries = [c.strip().upper() for c in args.loop_countries.split(",") if c.strip()]
+    args.ceiling_streams = [int(s) for s in args.ceiling_streams.split(",")]
+    args.runs = max(1, args.runs)
+    args.first_runs = max(1, args.first_runs)
+    return args
+
+
+def main(argv=None):
+    bench = Bench(parse_args(sys.argv[1:] if argv is None else argv))
+    stem = bench.run()
+    with open(stem + ".md", encoding="utf-8") as handle:
+        print(handle.read())
+    bench.log("results: %s.json and .md" % stem)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""NetBox REST helpers of the benchmark: preparing and emptying the local NetBox,
+counting regions, and the raw bulk-POST ceiling (what NetBox itself can take,
+with no planning, reading or checking around it)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+
+import requests
+
+REGIONS = "dcim/regions"
+SOURCE_FIELD = "geo_source_id"
+
+
+def auth_header(token: str) -> str:
+    return ("Bearer " if token.startswith("nbt_") else "Token ") + token
+
+
+class NetBoxAdmin:
+    """A thin client for the benchmark's own requests (one session per thread)."""
+
+    def __init__(self, url: str, token: str, timeout: float = 300.0):
+        self.url = url.rstrip("/")
+        self._headers = {"Authorization": auth_header(token), "Accept": "application/json"}
+        self._local = threading.local()
+        self.timeout = timeout
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update(self._headers)
+        return session
+
+    def call(self, method: str, endpoint: str, params=None, json=None, expected=(200, 201, 204)):
+        url = "%s/api/%s/" % (self.url, endpoint.strip("/"))
+        response = self.session.request(method, url, params=params, json=json, timeout=self.timeout)
+        if response.status_code not in expected:
+            # the token is in a header, never in the URL or the body: safe to show
+            raise RuntimeError("%s %s: HTTP %d %s" % (method, url, response.status_code, response.text[:500]))
+        return response.json() if response.content else None
+
+    def status(self) -> dict:
+        return self.call("GET", "status")
+
+    def count(self, endpoint: str = REGIONS, **filters) -> int:
+        return int(self.call("GET", endpoint, params=dict(filters, limit=1, brief=1))["count"])
+
+    def ids(self, endpoint: str, **filters) -> list:
+        found, last = [], 0
+        while True:
+            page = self.call("GET", endpoint, params=dict(filters, limit=1000, ordering="id", id__gt=last, fields="id"))
+            found.extend(item["id"] for item in page["results"])
+            if len(page["results"]) < 1000:
+                return found
+            last = found[-1]
+
+    def ensure_tag(self, slug: str) -> int:
+        found = self.call("GET", "extras/tags", params={"slug": slug})["results"]
+        if found:
+            return found[0]["id"]
+        return self.call("POST", "extras/tags", json={"name": slug, "slug": slug})["id"]
+
+    def ensure_source_field(self) -> int:
+        """The identity custom field, as the sync creates it (the baseline needs it too)."""
+        found = self.call("GET", "extras/custom-fields", params={"name": SOURCE_FIELD})["results"]
+        if found:
+            return found[0]["id"]
+        return self.call("POST", "extras/custom-fields", json={
+            "name": SOURCE_FIELD, "label": "Geo source id", "type": "text", "object_types": ["dcim.region"],
+            "unique": True, "required": False, "ui_editable": "no",
+            "description": "Identity of a region in its open data source (geonames:<geonameid>)",
+        })["id"]
+
+    def delete_all_regions(self) -> int:
+        """Delete every region (top levels first: NetBox deletes their subtrees with them)."""
+        before = self.count()
+        while True:
+            top = self.ids(REGIONS, parent_id="null")
+            if not top:
+                return before
+            for start in range(0, len(top), 100):
+                self.call("DELETE", REGIONS, json=[{"id": i} for i in top[start:start + 100]])
+
+
+def region_payloads(nodes: list, tag_id: int) -> list:
+    """Dataset nodes (dicts, parents first) -> levels of POST bodies, each node's parent
+    named by geo_source_id (resolved to an id when its level has been created)."""
+    levels, depth = [], {}
+    for node in nodes:
+        level = 0 if node["parent"] is None else depth[node["parent"]] + 1
+        depth[node["geo_source_id"]] = level
+        while len(levels) <= level:
+            levels.append([])
+        levels[level].append({
+            "name": node["name"], "slug": node["slug"], "description": node["description"],
+            "parent": node["parent"], "tags": [tag_id], "custom_fields": {SOURCE_FIELD: node["geo_source_id"]},
+        })
+    return levels
+
+
+def raw_bulk_create(admin: NetBoxAdmin, levels: list, streams: int, batch_size: int, clock=time.perf_counter) -> dict:
+    """POST every level in batches over `streams` threads; a level starts when its parents exist.
+
+    Returns seconds spent posting (set-up excluded), objects created and requests sent."""
+    ids_by_source = {}
+    requests_sent = 0
+    seconds = 0.0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=streams) as pool:
+        for level in levels:
+            bodies = [dict(body, parent=ids_by_source[body["parent"]] if body["parent"] else None) for body in level]
+            batches = [bodies[start:start + batch_size] for start in range(0, len(bodies), batch_size)]
+            started = clock()
+            for created in pool.map(lambda batch: admin.call("POST", REGIONS, json=batch, expected=(201,)), batches):
+                for region in created:
+                    ids_by_source[region["custom_fields"][SOURCE_FIELD]] = region["id"]
+            seconds += clock() - started
+            requests_sent += len(batches)
+    return {"seconds": round(seconds, 3), "regions": len(ids_by_source), "requests": requests_sent,
+            "regions_per_second": round(len(ids_by_source) / seconds, 1) if seconds else None}

@@ -1,0 +1,427 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""geo_fetch's engine: source -> dataset names -> file names and URLs -> cache.
+
+geonames and natural_earth are downloaded here (through _cache.Cache); bundled
+and nominatim are delegated to _bundled and _nominatim, whose files are recorded
+in the same manifest so that every source leaves the same kind of cache folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import os
+import re
+import shutil
+import tempfile
+import traceback
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._cache import Cache, CacheError, sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, strip_url_credentials
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
+
+try:
+    from ansible_collections.geofoss.netbox.plugins.module_utils import _bundled
+except ImportError:
+    _bundled = None
+    BUNDLED_IMPORT_ERROR = traceback.format_exc()
+else:
+    BUNDLED_IMPORT_ERROR = None
+
+try:
+    from ansible_collections.geofoss.netbox.plugins.module_utils import _nominatim
+except ImportError:
+    _nominatim = None
+    NOMINATIM_IMPORT_ERROR = traceback.format_exc()
+else:
+    NOMINATIM_IMPORT_ERROR = None
+
+SOURCES = ("bundled", "geonames", "natural_earth", "nominatim")
+
+GEONAMES_BASE_URL = "https://download.geonames.org/export/dump/"
+# {scale} is filled in; a base_url of your own may use it too.
+NATURAL_EARTH_BASE_URL = "https://naciscdn.org/naturalearth/{scale}/cultural/"
+NOMINATIM_BASE_URL = "https://nominatim.openstreetmap.org/"
+
+# dataset name -> the file name GeoNames publishes under export/dump/
+GEONAMES_FILES = {
+    "countryInfo": "countryInfo.txt",
+    "admin1CodesASCII": "admin1CodesASCII.txt",
+    "admin2Codes": "admin2Codes.txt",
+    "timeZones": "timeZones.txt",
+    "featureCodes_en": "featureCodes_en.txt",
+    "hierarchy": "hierarchy.zip",
+    "cities500": "cities500.zip",
+    "cities1000": "cities1000.zip",
+    "cities5000": "cities5000.zip",
+    "cities15000": "cities15000.zip",
+    "allCountries": "allCountries.zip",
+}
+GEONAMES_COUNTRY_PREFIX = "country:"
+_COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
+
+NATURAL_EARTH_LAYERS = ("admin_0_countries", "admin_1_states_provinces", "populated_places")
+NATURAL_EARTH_SCALES = ("10m", "50m", "110m")
+NATURAL_EARTH_FORMATS = (".zip", ".geojson")
+_NATURAL_EARTH_FULL = re.compile(r"^ne_(?P<scale>10m|50m|110m)_(?P<layer>[a-z0-9_]+?)(?P<ext>\.zip|\.geojson)?$")
+
+DEFAULT_DATASETS = {
+    "bundled": ("countryInfo", "admin1CodesASCII", "cities15000"),
+    "geonames": ("countryInfo", "admin1CodesASCII", "cities15000"),
+    "natural_earth": ("admin_0_countries", "admin_1_states_provinces"),
+}
+DEFAULT_CACHE_TTL = 30 * 24 * 3600
+LICENCES = {
+    "geonames": ("CC BY 4.0", "GeoNames (https://www.geonames.org/)"),
+    "natural_earth": ("public domain", "Made with Natural Earth (https://www.naturalearthdata.com/)"),
+    "nominatim": ("ODbL 1.0", "Data (c) OpenStreetMap contributors, ODbL 1.0 (https://osm.org/copyright)"),
+}
+
+
+class FetchError(Exception):
+    """A fetch that failed; `result` holds what was done before the failure (files, counters)."""
+
+    def __init__(self, message, result=None):
+        super().__init__(message)
+        self.message = message
+        self.result = result or {}
+
+
+class Target:
+    """One file to bring into the cache: its dataset name, file name and URL."""
+
+    __slots__ = ("dataset", "file", "url")
+
+    def __init__(self, dataset, file, url):
+        self.dataset = dataset
+        self.file = file
+        self.url = url
+
+
+# names and URLs -----------------------------------------------------------------------
+def _unknown(kind, name, valid, extra=""):
+    close = difflib.get_close_matches(str(name), valid, n=1)
+    hint = " (did you mean %s?)" % close[0] if close else ""
+    return "unknown %s dataset %r%s; valid: %s%s" % (kind, name, hint, ", ".join(valid), extra)
+
+
+def geonames_file(dataset) -> tuple[str, str]:
+    """(canonical dataset name, GeoNames file name) for a dataset name, a file name, or a country code."""
+    name = str(dataset).strip()
+    if name in GEONAMES_FILES:
+        return name, GEONAMES_FILES[name]
+    by_file = {file: key for key, file in GEONAMES_FILES.items()}
+    if name in by_file:
+        return by_file[name], name
+    code = name[len(GEONAMES_COUNTRY_PREFIX):] if name.lower().startswith(GEONAMES_COUNTRY_PREFIX) else name
+    if code.lower().endswith(".zip"):
+        code = code[:-4]
+    if _COUNTRY_CODE.match(code) and (code.isupper() or name != code):
+        code = code.upper()
+        return GEONAMES_COUNTRY_PREFIX + code, code + ".zip"
+    raise ValueError(_unknown("geonames", dataset, list(GEONAMES_FILES),
+                              ", or a per-country file as country:XX or XX (ISO 3166-1 alpha-2, e.g. country:DE)"))
+
+
+def natural_earth_file(dataset, scale) -> tuple[str, str, str]:
+    """(layer, scale, Natural Earth file name) for a layer name (at `scale`) or a full ne_<scale>_<layer> name."""
+    name = str(dataset).strip()
+    ext = ".zip"
+    match = _NATURAL_EARTH_FULL.match(name)
+    if match:
+        layer, scale, ext = match.group("layer"), match.group("scale"), match.group("ext") or ".zip"
+    else:
+        layer = name
+    if layer not in NATURAL_EARTH_LAYERS:
+        raise ValueError(_unknown("natural_earth", dataset, list(NATURAL_EARTH_LAYERS),
+                                  " (at the scale option, or named in full like ne_50m_admin_0_countries[.zip|.geojson])"))
+    if scale not in NATURAL_EARTH_SCALES:
+        raise ValueError("unknown natural_earth scale %r; valid: %s" % (scale, ", ".join(NATURAL_EARTH_SCALES)))
+    return layer, scale, "ne_%s_%s%s" % (scale, layer, ext)
+
+
+def normalise_base_url(base_url) -> str:
+    """base_url with a trailing slash; a plain absolute path becomes a file:// URL."""
+    text = str(base_url).strip()
+    if text.startswith("/"):
+        text = Path(text).as_uri()
+    scheme = urlsplit(text).scheme.lower()
+    if scheme not in ("http", "https", "file"):
+        raise ValueError("base_url must be an https://, http:// or file:// URL (or an absolute folder path), got %r"
+                         % strip_url_credentials(text))
+    return text if text.endswith("/") else text + "/"
+
+
+def file_url(base_url, file_name, scale=None) -> str:
+    base = base_url.replace("{scale}", scale) if scale else base_url
+    return base + quote(file_name)
+
+
+def plan_targets(source, datasets, base_url=None, scale="10m") -> list[Target]:
+    """The files to fetch for a geonames or natural_earth request, duplicates dropped, in order."""
+    datasets = list(datasets) if datasets else list(DEFAULT_DATASETS[source])
+    targets, seen = [], set()
+    if source == "geonames":
+        base = normalise_base_url(base_url or GEONAMES_BASE_URL)
+        for dataset in datasets:
+            name, file_name = geonames_file(dataset)
+            if file_name not in seen:
+                seen.add(file_name)
+                targets.append(Target(name, file_name, file_url(base, file_name)))
+    elif source == "natural_earth":
+        base = normalise_base_url(base_url or NATURAL_EARTH_BASE_URL)
+        for dataset in datasets:
+            layer, layer_scale, file_name = natural_earth_file(dataset, scale)
+            if file_name.endswith(".geojson") and not base_url:
+                raise ValueError("%s: Natural Earth's download host serves zipped shapefiles only; for GeoJSON set "
+                                 "base_url to a mirror that has it" % dataset)
+            if file_name not in seen:
+                seen.add(file_name)
+                targets.append(Target(layer, file_name, file_url(base, file_name, layer_scale)))
+    else:
+        raise ValueError("source %r has no download plan" % source)
+    return targets
+
+
+def checksums_for(checksums, targets) -> dict:
+    """file name -> sha256 from a dict keyed by dataset or file name; a key matching nothing is an error."""
+    if not checksums:
+        return {}
+    if not isinstance(checksums, dict):
+        raise ValueError("checksums must be a dict of dataset or file name -> sha256")
+    by_file = {}
+    names = []
+    for target in targets:
+        names += [target.dataset, target.file]
+        for key in (target.dataset, target.file):
+            if key in checksums:
+                by_file[target.file] = str(checksums[key])
+    unused = sorted(set(checksums) - set(names))
+    if unused:
+        raise ValueError("checksums names %s, which this run does not fetch; fetched: %s"
+                         % (", ".join(map(str, unused)), ", ".join(dict.fromkeys(names))))
+    bad = {k: v for k, v in by_file.items() if not re.match(r"^(sha256:)?[0-9a-fA-F]{64}$", v.strip())}
+    if bad:
+        raise ValueError("checksums must be sha256 hex digests (64 characters); not one: %s"
+                         % ", ".join("%s=%r" % item for item in sorted(bad.items())))
+    return by_file
+
+
+# the run --------------------------------------------------------------------------------
+def _http_client(params, rate=None):
+    return HttpClient(
+        rate=float(params.get("rate_limit") or 0) if rate is None else rate,
+        burst=1,
+        retries=int(params.get("retries", 5)),
+        connect_timeout=float(params.get("connect_timeout") or 10),
+        read_timeout=float(params.get("timeout") or 60),
+        user_agent=params.get("user_agent") or None,
+        validate_certs=params.get("validate_certs", True),
+        ca_path=params.get("ca_path"),
+    )
+
+
+RESULT_KEYS = ("dataset", "file", "path", "url", "sha256", "size", "etag", "last_modified", "fetched", "changed",
+               "fetched_at", "source")
+NOMINATIM_KEYS = ("query", "results")  # the query as given, the number of places found
+
+
+def _public(entry) -> dict:
+    public = {key: entry.get(key) for key in RESULT_KEYS}
+    public.update({key: entry[key] for key in NOMINATIM_KEYS if key in entry})
+    return public
+
+
+class _Run:
+    """State shared by the steps of one run, so that a failure can report what was done."""
+
+    def __init__(self, params, check_mode, make_http):
+        self.params = params
+        self.source = params.get("source") or "bundled"
+        self.check_mode = check_mode
+        self.make_http = make_http or _http_client
+        self.http = None
+        self.cache = None
+        self.files = []
+        self.warnings = []
+        self.extra = {}  # source-specific result keys
+
+    def result(self):
+        result = {
+            "changed": any(entry["changed"] for entry in self.files),
+            "source": self.source,
+            "files": self.files,
+            "dest": self.cache.dest if self.cache else self.params.get("dest"),
+            "manifest": self.cache.manifest_path if self.cache else None,
+            "http": self.http.counters if self.http else {"requests": 0, "retries": 0, "throttled": 0, "bytes": 0},
+        }
+        if self.source in LICENCES:
+            result["licence"], result["attribution"] = LICENCES[self.source]
+        result.update(self.extra)
+        return result
+
+
+def run_fetch(params, check_mode=False, make_http=None) -> dict:
+    """Run geo_fetch with the module's parameters; returns its result or raises FetchError."""
+    run = _Run(params, check_mode, make_http)
+    if run.source not in SOURCES:
+        raise FetchError("unknown source %r; valid: %s" % (run.source, ", ".join(SOURCES)))
+    if not params.get("dest"):
+        raise FetchError("dest (the cache folder) is required")
+    if run.source != "nominatim":
+        stray = [name for name in ("queries", "email") if params.get(name)]
+        if stray:
+            raise FetchError("%s only apply to source nominatim (source is %s)" % (" and ".join(stray), run.source))
+    try:
+        run.cache = Cache(params["dest"])
+        if run.source in ("geonames", "natural_earth"):
+            _fetch_downloads(run)
+        elif run.source == "bundled":
+            _fetch_bundled(run)
+        else:
+            _fetch_nominatim(run)
+    except FetchError as exc:
+        exc.result = dict(run.result(), **exc.result)
+        raise
+    except (ValueError, CacheError, HttpError) as exc:
+        raise FetchError(str(exc), run.result()) from None
+    except OSError as exc:
+        raise FetchError("cannot use dest %s: %s" % (params["dest"], exc), run.result()) from None
+    result = run.result()
+    result["warnings"] = run.warnings
+    return result
+
+
+def _fetch_downloads(run):
+    params = run.params
+    targets = plan_targets(run.source, params.get("datasets"), params.get("base_url"), params.get("scale") or "10m")
+    expected = checksums_for(params.get("checksums"), targets)
+    if any(urlsplit(t.url).scheme in ("http", "https") for t in targets):
+        run.http = run.make_http(params)
+        run.cache.http = run.http
+        warning = plain_http_warning(targets[0].url, "the %s download server" % run.source)
+        if warning:
+            run.warnings.append(warning + " (set checksums to detect tampering)")
+    licence = dict(zip(("licence", "attribution"), LICENCES[run.source]))
+    with run.cache.locked():
+        for target in targets:
+            entry = run.cache.fetch(target.file, target.url, dataset=target.dataset, source=run.source,
+                                    force=bool(params.get("force")), checksum=expected.get(target.file),
+                                    check_mode=run.check_mode, extra=licence)
+            entry["file"] = target.file
+            run.files.append(_public(entry))
+
+
+def _record_delegated(run, entries):
+    """Add files written by _bundled / _nominatim to the manifest and the results."""
+    for entry in entries:
+        entry.setdefault("file", os.path.basename(entry["path"]))
+        entry.setdefault("source", run.source)
+        for key in ("url", "etag", "last_modified", "fetched_at"):
+            entry.setdefault(key, None)
+        if entry.get("size") is None and os.path.isfile(entry["path"]):
+            entry["size"] = os.path.getsize(entry["path"])
+        run.files.append(_public(entry))
+    if not run.check_mode and entries:
+        licence = {"licence": run.extra.get("licence"), "attribution": run.extra.get("attribution")}
+        for entry in entries:
+            stored = {k: v for k, v in _public(entry).items() if k not in ("path", "changed", "fetched", "file", "results")}
+            run.cache.entries[entry["file"]] = dict(stored, **licence)
+        run.cache.save()
+
+
+def _compare_with_dest(run, entries, scratch):
+    """Check mode: entries written into `scratch` are reported at their dest path, changed if they differ."""
+    for entry in entries:
+        real = os.path.join(run.cache.dest, os.path.relpath(entry["path"], scratch))
+        entry["changed"] = not os.path.isfile(real) or sha256_file(real) != entry["sha256"]
+        entry["path"] = real
+    return entries
+
+
+def _fetch_bundled(run):
+    if _bundled is None:
+        raise FetchError("the bundled source is not available in this installation: %s" % BUNDLED_IMPORT_ERROR)
+    datasets = run.params.get("datasets") or list(DEFAULT_DATASETS["bundled"])
+    unknown = [d for d in datasets if d not in _bundled.BUNDLED_DATASETS]
+    if unknown:
+        raise FetchError(_unknown("bundled", unknown[0], list(_bundled.BUNDLED_DATASETS)))
+    if run.params.get("checksums"):
+        raise FetchError("checksums apply to downloaded files; the bundled source writes its files from the "
+                         "installed Python packages (their versions are in the result's bundled.packages)")
+    try:
+        if not run.check_mode:
+            run.cache.ensure_dest()
+        with run.cache.locked():
+            if run.check_mode:
+                with tempfile.TemporaryDirectory(prefix="geo_fetch-check-") as scratch:
+                    entries = _compare_with_dest(run, _bundled.write_bundled_files(scratch, datasets), scratch)
+            else:
+                entries = _bundled.write_bundled_files(run.cache.dest, datasets)
+    except _bundled.BundledDataError as exc:
+        raise FetchError(str(exc)) from None
+    for entry in entries:
+        entry["fetched"] = entry["changed"] and not run.check_mode
+    run.extra["bundled"] = described = _bundled.describe()
+    run.extra["licence"], run.extra["attribution"] = described.get("licence"), described.get("attribution")
+    _record_delegated(run, entries)
+
+
+def _fetch_nominatim(run):
+    if _nominatim is None:
+        raise FetchError("the nominatim source is not available in this installation: %s" % NOMINATIM_IMPORT_ERROR)
+    params = run.params
+    queries = params.get("queries")
+    if not queries:
+        raise FetchError("source nominatim needs queries (a list of search strings or structured queries)")
+    if params.get("datasets"):
+        raise FetchError("source nominatim takes queries, not datasets")
+    base_url = params.get("base_url") or NOMINATIM_BASE_URL
+    warning = plain_http_warning(base_url, "the Nominatim server")
+    if warning:
+        run.warnings.append(warning)
+    # the Nominatim searcher spaces its own requests (1/s on the public server): no second limiter
+    run.http = run.make_http(params, rate=0.0)
+    ttl = params.get("cache_ttl")
+    ttl = DEFAULT_CACHE_TTL if ttl is None else int(ttl)
+    dest = run.cache.dest
+    run.extra["licence"], run.extra["attribution"] = LICENCES["nominatim"]
+
+    def search(into):
+        return _nominatim.run_queries(run.http, base_url, queries, into, params.get("user_agent"),
+                                      params.get("email"), ttl, params.get("rate_limit"))
+
+    try:
+        if not run.check_mode:
+            run.cache.ensure_dest()
+        with run.cache.locked():
+            before = {path: sha256_file(path) for path in glob.glob(os.path.join(dest, "nominatim-*.json"))}
+            if run.check_mode:
+                with tempfile.TemporaryDirectory(prefix="geo_fetch-check-") as scratch:
+                    for path in before:  # answers still fresh are reused, as a real run would
+                        shutil.copy2(path, scratch)
+                    entries = _compare_with_dest(run, search(scratch), scratch)
+            else:
+                entries = search(dest)
+                for entry in entries:
+                    entry["changed"] = before.get(entry["path"]) != entry["sha256"]
+    except _nominatim.NominatimError as exc:
+        raise FetchError(str(exc)) from None
+    for entry in entries:
+        entry["dataset"] = "nominatim"
+    _record_delegated(run, entries)
+
+
+def needs_http(params) -> bool:
+    """True when the run will make HTTP requests (so requests must be installed)."""
+    source = params.get("source") or "bundled"
+    if source == "nominatim":
+        return True
+    if source not in ("geonames", "natural_earth"):
+        return False
+    base_url = (params.get("base_url") or "").strip()
+    return not (base_url.startswith("/") or base_url.lower().startswith("file:"))

@@ -1,0 +1,242 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The geo lookup's engine: find places of a dataset file by name, code, geonameid
+or coordinates, or ask Nominatim, and answer with what the sync gives NetBox.
+
+Terms: ``Munich, DE`` (a name and an ISO 3166-1 or 3166-2 qualifier), ``Munich``,
+``DE-BY`` (ISO 3166-2), ``DE.02`` (GeoNames admin1 code), ``DE`` (ISO 3166-1),
+``2867714`` or ``geonames:2867714`` (a geonameid), or a slug such as ``de-munich``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._geoindex import load_index, node_point, time_zone_at
+
+ANSWER_KEYS = ("name", "slug", "geo_source_id", "level", "country_code", "parent_slug", "latitude", "longitude",
+               "time_zone", "population", "iso_3166_2")
+CANDIDATES_SHOWN = 10
+# Nominatim's addresstype -> the dataset level it corresponds to (for answers without a dataset)
+NOMINATIM_LEVELS = {"country": "country", "state": "admin1", "province": "admin1", "region": "admin1",
+                    "county": "admin2", "city": "city", "town": "city", "village": "city", "hamlet": "city",
+                    "municipality": "city", "suburb": "city"}
+
+_GEONAMEID = re.compile(r"(?:geonames:)?(\d+)\Z")
+_ISO_3166_1 = re.compile(r"[A-Za-z]{2}\Z")
+_ISO_3166_2 = re.compile(r"([A-Za-z]{2})-[A-Za-z0-9]{1,3}\Z")
+_GEONAMES_CODE = re.compile(r"([A-Za-z]{2})\.[A-Za-z0-9]{1,20}\Z")
+
+
+class GeoLookupError(Exception):
+    """A term that names no place, or several; the message says which and lists candidates."""
+
+
+class NotFound(GeoLookupError):
+    """No place matches the term (the lookup's `default` applies)."""
+
+
+def name_key(text) -> str:
+    """Names compared without case, accents or repeated spaces: 'München' == 'munchen'."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def parse_term(term):
+    """(kind, value, qualifier) of one lookup term; kind is geonameid, iso_3166_2,
+    geonames_code, country or name (value = the name, qualifier = a country or division code)."""
+    text = " ".join(str(term).split())
+    if not text:
+        raise GeoLookupError("an empty term names no place")
+    if _GEONAMEID.match(text):
+        return "geonameid", "geonames:" + _GEONAMEID.match(text).group(1), None
+    if _ISO_3166_1.match(text):
+        return "country", text.upper(), None
+    if _ISO_3166_2.match(text):
+        return "iso_3166_2", text.upper(), None
+    if _GEONAMES_CODE.match(text):
+        return "geonames_code", text[:2].upper() + text[2:], None
+    if "," in text:
+        name, qualifier = (part.strip() for part in text.rsplit(",", 1))
+        if not name:
+            raise GeoLookupError("term %r: no place name before the comma" % term)
+        if _ISO_3166_1.match(qualifier) or _ISO_3166_2.match(qualifier):
+            return "name", name, qualifier.upper()
+        raise GeoLookupError("term %r: after the comma give an ISO 3166-1 country code (DE) or an ISO 3166-2 "
+                             "division code (DE-BY), got %r" % (term, qualifier))
+    return "name", text, None
+
+
+class PlaceFinder:
+    """Name and code lookups over a GeoIndex (built once per index, kept on it)."""
+
+    def __init__(self, index):
+        self.index = index
+        self.by_name = {}
+        self.by_slug = {}
+        self.by_code = {}
+        for node in index.nodes.values():
+            self.by_name.setdefault(name_key(node["name"]), []).append(node)
+            self.by_slug.setdefault(node["slug"], []).append(node)
+            attributes = node.get("attributes") or {}
+            for key in ("iso_3166_2", "geonames_code"):
+                if attributes.get(key):
+                    self.by_code.setdefault((key, attributes[key].upper()), []).append(node)
+
+    @classmethod
+    def for_index(cls, index):
+        finder = getattr(index, "_place_finder", None)
+        if finder is None:
+            finder = index._place_finder = cls(index)
+        return finder
+
+    def find(self, term, level=None):
+        """The one node a term names; NotFound or GeoLookupError (ambiguous) otherwise."""
+        kind, value, qualifier = parse_term(term)
+        where = "in dataset %s" % self.index.source
+        if kind == "geonameid":
+            candidates = [self.index.nodes[value]] if value in self.index.nodes else []
+        elif kind == "country":
+            candidates = [n for n in self.index.by_level.get("country", ()) if self.index.country_code(n) == value]
+        elif kind in ("iso_3166_2", "geonames_code"):
+            candidates = list(self.by_code.get((kind, value.upper()), ()))
+            if not candidates and kind == "iso_3166_2":
+                where += " (ISO 3166-2 codes are there only when geo_transform enriched it from Natural Earth)"
+        else:
+            candidates = self.by_name.get(name_key(value), []) or self.by_slug.get(value, [])
+            if qualifier:
+                candidates = [n for n in candidates if self._qualifies(n, qualifier)]
+        if level:
+            candidates = [n for n in candidates if n["level"] == level]
+        if not candidates:
+            raise NotFound("no place %r%s %s" % (term, " at level %s" % level if level else "", where))
+        if len(candidates) > 1:
+            shown = ", ".join(self.describe(n) for n in candidates[:CANDIDATES_SHOWN])
+            more = " and %d more" % (len(candidates) - CANDIDATES_SHOWN) if len(candidates) > CANDIDATES_SHOWN else ""
+            raise GeoLookupError("%r is ambiguous %s: %d places match: %s%s; name the country ('Name, CC'), the "
+                                 "division ('Name, CC-XX'), a level, or the geonameid"
+                                 % (term, where, len(candidates), shown, more))
+        return candidates[0]
+
+    def _qualifies(self, node, qualifier):
+        if len(qualifier) == 2:
+            return self.index.country_code(node) == qualifier
+        division = self.index.division_of(node)
+        return division is not None and ((division.get("attributes") or {}).get("iso_3166_2") or "").upper() == qualifier
+
+    def describe(self, node):
+        parent = self.index.parent(node)
+        return "%s (%s %s%s)" % (node["name"], node["level"], node["geo_source_id"],
+                                 ", in %s" % parent["name"] if parent else "")
+
+
+def answer(index, node, placement=None):
+    """The lookup's answer for a dataset node: the fields netbox.netbox modules need."""
+    attributes = node.get("attributes") or {}
+    parent = index.parent(node)
+    point = node_point(node)
+    time_zone = attributes.get("time_zone")
+    if not time_zone and point and node["level"] != "country":
+        time_zone = time_zone_at(*point)
+    if not time_zone:  # GeoNames gives divisions and countries none: their main city's
+        time_zone = index.main_city_time_zone(node)
+    result = {
+        "name": node["name"], "slug": node["slug"], "geo_source_id": node["geo_source_id"], "level": node["level"],
+        "country_code": attributes.get("country_code"), "parent_slug": parent["slug"] if parent else None,
+        "latitude": attributes.get("latitude"), "longitude": attributes.get("longitude"),
+        "time_zone": time_zone, "population": attributes.get("population"),
+        "iso_3166_2": attributes.get("iso_3166_2"),
+    }
+    if placement is not None:
+        result["method"] = placement.method
+        result["distance_km"] = None if placement.distance_km is None else round(placement.distance_km, 3)
+    return result
+
+
+def locate_answer(index, latitude, longitude, city_radius_km=30.0, max_distance_km=500.0):
+    """The answer for coordinates: the deepest place, chosen as netbox_geo_sites chooses it."""
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        raise GeoLookupError("latitude and longitude must be numbers, got %r, %r" % (latitude, longitude)) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise GeoLookupError("latitude %s / longitude %s out of range (-90..90, -180..180)" % (lat, lon))
+    placement = index.locate(lat, lon, city_radius_km=city_radius_km, max_distance_km=max_distance_km)
+    if placement is None:
+        raise NotFound("no place of dataset %s within %g km of %s,%s" % (index.source, max_distance_km, lat, lon))
+    result = answer(index, placement.node, placement)
+    if placement.method != "city":
+        result["time_zone"] = index.time_zone_for(placement, lat, lon)
+    return result
+
+
+def nominatim_answer(place, index=None, city_radius_km=30.0, max_distance_km=500.0):
+    """The answer for a Nominatim place: placed in the dataset when one is given, else its own fields."""
+    try:
+        lat, lon = float(place["lat"]), float(place["lon"])
+    except (KeyError, TypeError, ValueError):
+        raise GeoLookupError("Nominatim answer without usable lat/lon: %r" % (place,)) from None
+    details = {key: place.get(key) for key in ("display_name", "osm_type", "osm_id", "category", "type")}
+    details.update(latitude=lat, longitude=lon)
+    if index is not None:
+        result = locate_answer(index, lat, lon, city_radius_km, max_distance_km)
+    else:
+        address = place.get("address") or {}
+        population = (place.get("extratags") or {}).get("population")
+        result = dict.fromkeys(ANSWER_KEYS)
+        result.update(
+            name=place.get("name") or (place.get("display_name") or "").split(",")[0],
+            level=NOMINATIM_LEVELS.get(place.get("addresstype")),
+            country_code=(address.get("country_code") or "").upper() or None,
+            latitude=lat, longitude=lon, time_zone=time_zone_at(lat, lon),
+            population=int(population) if str(population or "").isdigit() else None,
+            iso_3166_2=address.get("ISO3166-2-lvl4"),
+        )
+    result["nominatim"] = details
+    return result
+
+
+def run_lookup(terms, dataset=None, polygons=None, source="dataset", level=None, latitude=None, longitude=None,
+               city_radius_km=30.0, max_distance_km=500.0, searcher=None, default=None, has_default=False):
+    """One answer per term (or one for latitude/longitude). A miss returns `default` when
+    `has_default`, else raises NotFound; an ambiguous term always raises."""
+    if source not in ("dataset", "nominatim"):
+        raise GeoLookupError("source must be dataset or nominatim, got %r" % (source,))
+    coordinates = latitude is not None or longitude is not None
+    if coordinates and (latitude is None or longitude is None):
+        raise GeoLookupError("give both latitude and longitude")
+    if coordinates and terms:
+        raise GeoLookupError("give either terms or latitude/longitude, not both")
+    if not coordinates and not terms:
+        raise GeoLookupError("nothing to look up: give a term (a name, a code, a geonameid) or latitude/longitude")
+    if source == "dataset" and not dataset:
+        raise GeoLookupError("no dataset: set the option dataset or the environment variable GEOFOSS_GEO_DATASET")
+    index = load_index(dataset, polygons) if dataset else None
+    answers = []
+    for term in terms or [None]:
+        try:
+            if coordinates:
+                if index is None:
+                    raise GeoLookupError("latitude/longitude need a dataset")
+                answers.append(locate_answer(index, latitude, longitude, city_radius_km, max_distance_km))
+            elif source == "nominatim":
+                answers.append(_nominatim(term, searcher, index, city_radius_km, max_distance_km))
+            else:
+                answers.append(answer(index, PlaceFinder.for_index(index).find(term, level)))
+        except NotFound:
+            if not has_default:
+                raise
+            answers.append(default)
+    return answers
+
+
+def _nominatim(term, searcher, index, city_radius_km, max_distance_km):
+    if searcher is None:
+        raise GeoLookupError("source nominatim needs a Nominatim searcher")
+    places = searcher.search(term)
+    if not places:
+        raise NotFound("Nominatim found no place for %r" % (term,))
+    return nominatim_answer(places[0], index, city_radius_km, max_distance_km)

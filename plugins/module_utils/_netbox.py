@@ -1,0 +1,233 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The NetBox REST client on top of the shared HttpClient: auth header from the token
+form, preflight (status, permission probes that write nothing), keyset-paginated reads
+with ``fields=``, bulk writes carrying a changelog message, X-Request-ID collection.
+
+Plain requests through HttpClient rather than pynetbox: bulk PATCH and DELETE, the
+``fields=`` parameter, keyset pagination and the per-request changelog message are all
+one line each here, and every request goes through one rate limiter and retry policy.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._common import redact, strip_text_credentials
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import AmbiguousWriteError, HttpError
+
+# the write probes: an empty bulk list is checked for permission and then writes nothing
+_PROBE_METHOD = {"add": "POST", "change": "PATCH", "delete": "DELETE"}
+_OK = {"GET": (200,), "POST": (201,), "PATCH": (200,), "DELETE": (204,)}
+
+
+class NetBoxError(Exception):
+    """A NetBox request that failed; the message says what to do and never holds the token."""
+
+    def __init__(self, message, status=None, url=None, body=None):
+        self.message = message
+        self.status = status
+        self.url = url
+        self.body = body
+        super().__init__(message)
+
+
+def auth_header(token: str) -> str:
+    """The Authorization value for a token: v2 ``nbt_…`` → Bearer, v1 (40 hex) → Token.
+
+    A value that already starts with ``Bearer `` or ``Token `` is kept as given.
+    """
+    token = (token or "").strip()
+    if not token:
+        raise NetBoxError("no NetBox token: set netbox_token or the NETBOX_TOKEN environment variable")
+    if token.startswith(("Bearer ", "Token ")):
+        return token
+    if token.startswith("nbt_"):
+        return "Bearer " + token
+    return "Token " + token
+
+
+def api_url(base_url: str, endpoint: str) -> str:
+    """``https://nb/`` + ``dcim/regions`` → ``https://nb/api/dcim/regions/``."""
+    base = (base_url or "").rstrip("/")
+    if base.endswith("/api"):
+        base = base[:-4]
+    return "%s/api/%s/" % (base, endpoint.strip("/"))
+
+
+def chunks(items, size):
+    items = list(items)
+    size = max(1, int(size))
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+class NetBoxClient:
+    """One NetBox, one token, one HttpClient (shared rate limit and counters)."""
+
+    def __init__(self, url, token, http, changelog_message=None, batch_size=200):
+        if not url:
+            raise NetBoxError("no NetBox URL: set netbox_url or the NETBOX_URL environment variable")
+        self.url = url.rstrip("/")
+        self._token = (token or "").strip()
+        self.http = http
+        self.changelog_message = changelog_message
+        self.batch_size = batch_size
+        self.request_ids = []
+        self._ids_lock = threading.Lock()
+        self._headers = {"Authorization": auth_header(token), "Accept": "application/json"}
+
+    # plumbing ------------------------------------------------------------------
+    def _clean(self, text) -> str:
+        return redact(strip_text_credentials(text), [self._token])
+
+    def request(self, method, endpoint, params=None, json=None, expected=None, retry_safe=None):
+        """One API request; returns the decoded JSON body (None for 204). Raises NetBoxError."""
+        method = method.upper()
+        url = api_url(self.url, endpoint)
+        try:
+            response = self.http.request(method, url, params=params, json=json, headers=self._headers,
+                                         expected=expected or _OK[method], retry_safe=retry_safe)
+        except AmbiguousWriteError:
+            raise
+        except HttpError as exc:
+            raise self._error(method, url, exc) from None
+        request_id = response.headers.get("X-Request-ID")
+        if request_id and method != "GET" and json:  # writes, not the empty-list probes
+            with self._ids_lock:
+                self.request_ids.append(request_id)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise NetBoxError("%s %s: HTTP %d but the body is not JSON (is %s really NetBox?)"
+                              % (method, url, response.status_code, self.url), status=response.status_code,
+                              url=url) from None
+
+    def _error(self, method, url, exc) -> NetBoxError:
+        status, body = exc.status, self._clean(exc.body or "")
+        detail = _detail(body)
+        if status == 401 or (status == 403 and _is_auth_problem(detail)):
+            message = ("%s %s: NetBox refused the token (HTTP %d: %s); check netbox_token (a v2 token looks like "
+                       "nbt_<key>.<secret>, a v1 token is 40 hex characters) and that it is enabled and not expired"
+                       % (method, url, status, detail or "no detail"))
+        elif status == 403:
+            message = ("%s %s: HTTP 403, the token's user lacks the permission (%s); an administrator must grant it"
+                       % (method, url, detail or "permission denied"))
+        elif status == 400:
+            message = "%s %s: NetBox rejected the data (HTTP 400): %s" % (method, url, body[:2000])
+        else:
+            message = self._clean(exc.message)
+        return NetBoxError(self._clean(message), status=status, url=url, body=body)
+
+    # reads ---------------------------------------------------------------------
+    def status(self) -> dict:
+        """/api/status/; fails clearly when the URL is not a NetBox 4.x."""
+        data = self.request("GET", "status")
+        version = str((data or {}).get("netbox-version", "")) if isinstance(data, dict) else ""
+        if not version:
+            raise NetBoxError("%s/api/status/ answered without netbox-version: is netbox_url a NetBox?" % self.url)
+        major = version.split(".", 1)[0]
+        if not major.isdigit() or int(major) < 4:
+            raise NetBoxError("NetBox %s at %s: this collection needs NetBox 4.x" % (version, self.url))
+        return data
+
+    def iter_objects(self, endpoint, params=None, fields=None, page_size=1000):
+        """Every object of `endpoint`, in pages ordered by id (keyset: ``id__gt``), so rows
+        that are created or deleted during the read neither repeat nor shift pages."""
+        query = dict(params or {})
+        query["limit"] = page_size
+        query["ordering"] = "id"
+        if fields:
+            names = list(fields)
+            if "id" not in names:
+                names.insert(0, "id")
+            query["fields"] = ",".join(names)
+        last_id = 0
+        while True:
+            query["id__gt"] = last_id
+            page = self.request("GET", endpoint, params=query)
+            results = page.get("results", []) if isinstance(page, dict) else []
+            yield from results
+            # "next" rather than a short page: NetBox caps limit at MAX_PAGE_SIZE
+            if not results or not page.get("next"):
+                return
+            last_id = results[-1]["id"]
+
+    def missing_permissions(self, wanted) -> list:
+        """``{"dcim.region": ("view", "add", "change")}`` → the ones the token lacks, e.g.
+        ``["add dcim.region"]``. View is probed with a GET of one row; add/change/delete
+        with a bulk request of an empty list, which NetBox checks and then writes nothing."""
+        missing = []
+        for model, actions in wanted.items():
+            endpoint = _ENDPOINTS.get(model) or model.replace(".", "/", 1) + "s"
+            for action in actions:
+                method = "GET" if action == "view" else _PROBE_METHOD[action]
+                try:
+                    if method == "GET":
+                        self.request("GET", endpoint, params={"limit": 1, "brief": 1})
+                    else:
+                        self.request(method, endpoint, json=[], expected=(200, 201, 204), retry_safe=True)
+                except NetBoxError as exc:
+                    if exc.status == 403 and not _is_auth_problem(_detail(exc.body or "")):
+                        missing.append("%s %s" % (action, model))
+                    else:
+                        raise
+        return missing
+
+    # writes --------------------------------------------------------------------
+    def _stamp(self, objects):
+        if not self.changelog_message:
+            return [dict(obj) for obj in objects]
+        return [dict(obj, changelog_message=self.changelog_message) for obj in objects]
+
+    def bulk_create(self, endpoint, objects, retry_safe=False) -> list:
+        """POST `objects` in batches of batch_size; returns the created objects in order.
+
+        Not retried by default: the caller re-reads after an AmbiguousWriteError."""
+        created = []
+        for batch in chunks(objects, self.batch_size):
+            created.extend(self.request("POST", endpoint, json=self._stamp(batch), retry_safe=retry_safe) or [])
+        return created
+
+    def bulk_update(self, endpoint, objects) -> list:
+        """PATCH `objects` (each with its "id") in batches; a PATCH is idempotent, so retried."""
+        updated = []
+        for batch in chunks(objects, self.batch_size):
+            updated.extend(self.request("PATCH", endpoint, json=self._stamp(batch), retry_safe=True) or [])
+        return updated
+
+    def bulk_delete(self, endpoint, ids) -> None:
+        """DELETE the objects with these ids, in batches (not retried: a repeated delete of a
+        gone object fails; the caller re-reads instead)."""
+        for batch in chunks(ids, self.batch_size):
+            self.request("DELETE", endpoint, json=self._stamp({"id": int(i)} for i in batch), retry_safe=False)
+
+
+_ENDPOINTS = {
+    "dcim.region": "dcim/regions",
+    "dcim.site": "dcim/sites",
+    "extras.customfield": "extras/custom-fields",
+    "extras.tag": "extras/tags",
+}
+
+
+def _detail(body) -> str:
+    """NetBox's ``{"detail": "..."}`` text, or the start of the body."""
+    text = body or ""
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict) and "detail" in data:
+            return str(data["detail"])
+    except ValueError:
+        pass
+    return " ".join(text.split())[:300]
+
+
+def _is_auth_problem(detail) -> bool:
+    """True for a 403 that is about the credentials, not about a permission."""
+    words = (detail or "").lower()
+    return any(marker in words for marker in ("invalid", "authentication credentials", "token", "expired",
+                                              "authorization header"))

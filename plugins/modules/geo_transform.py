@@ -1,0 +1,279 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: geo_transform
+short_description: Turn GeoNames and Natural Earth files into one validated NetBox-ready dataset
+version_added: "0.1.0"
+description:
+  - Reads the files that M(geofoss.netbox.geo_fetch) put in a cache folder (GeoNames
+    C(countryInfo.txt), C(admin1CodesASCII.txt), optional C(admin2Codes.txt), a C(citiesN.txt)
+    or C(citiesN.zip), optional Natural Earth C(ne_*_admin_1_states_provinces) and
+    C(ne_*_admin_0_countries) as C(.zip) shapefiles or C(.geojson)) as streams, validates every
+    row and writes one dataset file for M(geofoss.netbox.netbox_geo_sync).
+  - Names, slugs and descriptions follow NetBox's region rules (lengths, slug characters,
+    names and slugs unique among siblings); clashes are resolved deterministically.
+  - Places whose parent is missing (an admin1 row of an unknown country, a city whose admin1
+    code is unknown) are attached to the nearest known ancestor and reported as orphans.
+  - Polygons from Natural Earth are written to side files next to the dataset
+    (C(<dest>.admin1.geojson), C(<dest>.admin0.geojson)), never into the dataset.
+  - The dataset format is described in the collection's docs/dataset.md.
+author:
+  - geofoss.netbox contributors (@geofoss)
+requirements:
+  - pydantic >= 2.6
+  - pyshp >= 2.3 (only to read Natural Earth shapefile zips)
+options:
+  src:
+    description: The folder holding the source files (geo_fetch's O(geofoss.netbox.geo_fetch#module:dest)).
+    type: path
+    required: true
+  dest:
+    description:
+      - The dataset file to write (JSON Lines; gzip-compressed when the name ends in C(.gz)).
+      - Its folder must exist. The file is replaced atomically and only when its content changes.
+    type: path
+    required: true
+  countries:
+    description: ISO 3166-1 alpha-2 codes of the countries to keep; empty keeps all.
+    type: list
+    elements: str
+    default: []
+  levels:
+    description:
+      - The levels of the region tree to produce. A level left out is skipped in the tree,
+        its children attach to the next level up.
+    type: list
+    elements: str
+    choices: [continent, country, admin1, admin2, city]
+    default: [country, admin1]
+  city_min_population:
+    description: Cities with fewer inhabitants are left out (see O(keep_capitals)).
+    type: int
+    default: 15000
+  city_source:
+    description:
+      - The cities file to read when O(src) holds several, by dataset or file name (C(cities15000),
+        C(cities500.zip)).
+      - By default the smallest file that still holds every city of O(city_min_population) or more.
+    type: str
+  feature_codes:
+    description: Keep only cities with these GeoNames feature codes; empty keeps all.
+    type: list
+    elements: str
+    default: []
+  exclude_feature_codes:
+    description: Leave out cities with these feature codes (sections of places, historical, abandoned, destroyed).
+    type: list
+    elements: str
+    default: [PPLX, PPLH, PPLQ, PPLW]
+  keep_capitals:
+    description: Keep capitals and seats of administrative divisions (PPLC, PPLA to PPLA4) below O(city_min_population).
+    type: bool
+    default: false
+  enrich:
+    description:
+      - V(auto) uses Natural Earth files when O(src) has them; V(natural_earth) requires them;
+        V(none) ignores them.
+      - Enrichment adds ISO 3166-2 codes (and Wikidata ids where the release has them) and writes the polygons side files.
+      - An C(admin1Iso3166-2.txt) file in O(src) (from the bundled source) adds ISO 3166-2 codes whatever O(enrich) says;
+        Natural Earth's codes take precedence.
+    type: str
+    choices: [auto, natural_earth, none]
+    default: auto
+  on_invalid:
+    description:
+      - V(fail) fails on the first invalid rows (file, line, field and reason of the first
+        O(max_errors_listed), the total counted) and writes no dataset.
+      - V(skip) leaves invalid rows out, writes them to O(reject_file) and counts them in RV(rejects).
+    type: str
+    choices: [fail, skip]
+    default: fail
+  reject_file:
+    description: With O(on_invalid=skip), a JSON Lines file that receives every rejected row (file, line, field, reason).
+    type: path
+  max_errors_listed:
+    description: How many invalid rows the error message and RV(errors) list.
+    type: int
+    default: 20
+notes:
+  - Check mode reads and validates everything, computes the sha256 and C(changed), and writes nothing.
+  - GeoNames data is CC BY 4.0 (attribution required); Natural Earth is public domain.
+    The dataset header records each source file, its sha256 and its licence.
+seealso:
+  - module: geofoss.netbox.geo_fetch
+  - module: geofoss.netbox.netbox_geo_sync
+attributes:
+  check_mode:
+    support: full
+    description: Validates and plans the dataset without writing it.
+  diff_mode:
+    support: none
+    description: The dataset is too large for a diff; RV(sha256) and RV(counts) summarise it.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs where the source files are.
+"""
+
+EXAMPLES = r"""
+- name: Countries and their first-level divisions of the whole world
+  geofoss.netbox.geo_transform:
+    src: /var/cache/geofoss
+    dest: /var/cache/geofoss/world.jsonl
+
+- name: Europe's countries, divisions and cities of 50,000 or more, capitals always
+  geofoss.netbox.geo_transform:
+    src: /var/cache/geofoss
+    dest: /var/cache/geofoss/europe.jsonl.gz
+    countries: [DE, FR, AT, CH, IT]
+    levels: [continent, country, admin1, city]
+    city_min_population: 50000
+    keep_capitals: true
+  register: dataset
+
+- name: Keep going over bad rows, but keep them for inspection
+  geofoss.netbox.geo_transform:
+    src: /var/cache/geofoss
+    dest: /var/cache/geofoss/world.jsonl
+    levels: [country, admin1, city]
+    city_source: cities500
+    city_min_population: 500
+    on_invalid: skip
+    reject_file: /var/cache/geofoss/rejects.jsonl
+"""
+
+RETURN = r"""
+dest:
+  description: The dataset file.
+  returned: success
+  type: str
+  sample: /var/cache/geofoss/world.jsonl
+sha256:
+  description: The sha256 of the dataset file (as written, or as it would be in check mode).
+  returned: success
+  type: str
+  sample: 5f1c0e7c2e9c4b0d8e1f4c3b2a1908172635445362718190a0b1c2d3e4f50617
+counts:
+  description: Nodes per level in the dataset.
+  returned: success
+  type: dict
+  sample: {"country": 252, "admin1": 3885}
+counts_by_country:
+  description: Nodes per country (ISO 3166-1 alpha-2 code) and level, for reports.
+  returned: success
+  type: dict
+  sample: {"BE": {"country": 1, "admin1": 3}, "LU": {"country": 1, "admin1": 12}}
+orphans:
+  description:
+    - Places attached above where they belong because their parent is unknown;
+      C(counts) by kind (admin1_unknown_country, admin2_unknown_admin1, city_unknown_country,
+      city_unknown_admin1, city_unknown_admin2) and a C(sample) of at most 20.
+  returned: success
+  type: dict
+  sample: {"total": 1, "counts": {"city_unknown_admin1": 1},
+           "sample": [{"kind": "city_unknown_admin1", "geo_source_id": "geonames:3577154", "name": "Oranjestad",
+                       "line": 888, "attached_to": "geonames:3577279"}]}
+rejects:
+  description: How many invalid rows were left out (O(on_invalid=skip)).
+  returned: success
+  type: int
+  sample: 0
+reject_file:
+  description: The reject file, when rows were rejected.
+  returned: success
+  type: str
+  sample: /var/cache/geofoss/rejects.jsonl
+errors:
+  description: The first O(max_errors_listed) invalid rows (file, line, field, reason); on failure too.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"file": "cities500.zip!cities500.txt", "line": 17, "field": "latitude", "reason": "'95.1' is out of range -90..90"}]
+error_count:
+  description: The total number of invalid rows when the task failed over them.
+  returned: failure
+  type: int
+  sample: 3
+warnings_list:
+  description: Notes about the run (names disambiguated, countries not found, manifest mismatches).
+  returned: success
+  type: list
+  elements: str
+  sample: ["122 sibling name or slug clash(es) resolved by qualifying names and slugs"]
+renamed:
+  description: How many nodes got a qualified name or slug to stay unique among their siblings.
+  returned: success
+  type: int
+  sample: 122
+polygons:
+  description: The admin-1 polygons side file (GeoJSON), when Natural Earth admin-1 data was used.
+  returned: success
+  type: str
+  sample: /var/cache/geofoss/world.jsonl.admin1.geojson
+polygon_files:
+  description: Every polygons side file by kind (C(admin1), C(admin0)).
+  returned: success
+  type: dict
+  sample: {"admin1": "/var/cache/geofoss/world.jsonl.admin1.geojson"}
+enrichment:
+  description: Natural Earth features matched to GeoNames records, per layer.
+  returned: success
+  type: dict
+  sample: {"admin1": {"file": "ne_50m_admin_1_states_provinces.zip", "matched": 100, "unmatched": 0}}
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import PYDANTIC_IMPORT_ERROR
+from ansible_collections.geofoss.netbox.plugins.module_utils._transform import (
+    DEFAULT_EXCLUDED_FEATURE_CODES, DEFAULT_LEVELS, DatasetError, SourceError, TransformError, run_transform,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            src=dict(type="path", required=True),
+            dest=dict(type="path", required=True),
+            countries=dict(type="list", elements="str", default=[]),
+            levels=dict(type="list", elements="str", default=list(DEFAULT_LEVELS),
+                        choices=["continent", "country", "admin1", "admin2", "city"]),
+            city_min_population=dict(type="int", default=15000),
+            city_source=dict(type="str"),
+            feature_codes=dict(type="list", elements="str", default=[]),
+            exclude_feature_codes=dict(type="list", elements="str", default=list(DEFAULT_EXCLUDED_FEATURE_CODES)),
+            keep_capitals=dict(type="bool", default=False),
+            enrich=dict(type="str", default="auto", choices=["auto", "natural_earth", "none"]),
+            on_invalid=dict(type="str", default="fail", choices=["fail", "skip"]),
+            reject_file=dict(type="path"),
+            max_errors_listed=dict(type="int", default=20),
+        ),
+        supports_check_mode=True,
+    )
+    if PYDANTIC_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("pydantic"), exception=PYDANTIC_IMPORT_ERROR)
+    options = dict(module.params)
+    try:
+        result = run_transform(check_mode=module.check_mode, **options)
+    except TransformError as exc:
+        module.fail_json(msg=str(exc), errors=exc.errors, error_count=exc.total)
+    except (SourceError, DatasetError) as exc:
+        module.fail_json(msg=str(exc), errors=[])
+    except Exception as exc:  # a bug, not bad input: keep the traceback for -vvv
+        module.fail_json(msg="geo_transform failed: %s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc())
+    result["warnings_list"] = result.pop("warnings")
+    for warning in result["warnings_list"]:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: netbox_geo_sync
+short_description: Make NetBox's region tree equal a geofoss.netbox dataset
+version_added: 0.1.0
+description:
+  - Reads the dataset file written by M(geofoss.netbox.geo_transform) and the current NetBox regions
+    (once, paginated), plans creates, updates, moves and deletes, and applies the plan with bulk
+    requests in batches, level by level, with concurrent streams.
+  - Identity is the custom field C(geo_source_id) on C(dcim.region) (unique, C(geonames:<id>));
+    ownership is the tag O(managed_tag). Only managed regions are updated or deleted.
+    The module creates the custom field(s) and the tag when they are missing.
+  - After an ambiguous failure (a timeout, a lost connection, a 5xx on a create) it re-reads by
+    C(geo_source_id) and resends only what did not land, so no region is ever created twice.
+  - Every write carries a C(changelog_message) naming the run, so NetBox's change log is the audit trail.
+author:
+  - geofoss.netbox contributors (@geofoss)
+extends_documentation_fragment:
+  - geofoss.netbox.netbox
+  - geofoss.netbox.http_client
+attributes:
+  check_mode:
+    support: full
+    description: Reads NetBox and plans; writes nothing to NetBox (a O(plan_file) is still written).
+  diff_mode:
+    support: full
+    description: Before and after of the first O(diff_limit) changes, with the counts.
+  platform:
+    support: full
+    description: Runs on the controller or any host that reaches NetBox.
+    platforms: posix
+  action_group:
+    support: full
+    description: Use C(group/geofoss.netbox.netbox_geo) in C(module_defaults) to set the connection once.
+    membership:
+      - geofoss.netbox.netbox_geo
+options:
+  dataset:
+    description:
+      - Path of the dataset file (JSON Lines, optionally C(.gz)). Required when O(state=present).
+    type: path
+  root_region:
+    description:
+      - Slug or name of an existing region under which the dataset's top-level nodes are placed.
+      - Without it they are top-level regions.
+    type: str
+  managed_tag:
+    description:
+      - Slug (and name) of the tag that marks the regions this module owns.
+    type: str
+    default: geo-managed
+  prune:
+    description:
+      - Delete managed regions that are not in the dataset (deepest first).
+    type: bool
+    default: false
+  max_deletes:
+    description:
+      - Fail before any write when the plan would delete more regions than this (managed ones
+        plus unmanaged child regions deleted with them). No limit when unset.
+    type: int
+  adopt:
+    description:
+      - Take over existing unmanaged regions that match a node by parent and slug or name (or
+        that carry its C(geo_source_id)), tagging them, instead of failing on the conflict.
+    type: bool
+    default: false
+  batch_size:
+    description:
+      - Objects per bulk request.
+    type: int
+    default: 200
+  concurrency:
+    description:
+      - Bulk requests in flight at once (per level of the tree).
+    type: int
+    default: 2
+  changelog_message:
+    description:
+      - Change log message of every write; the run id is appended.
+      - Default C(geofoss.netbox netbox_geo_sync (run <run_id>)).
+    type: str
+  plan_file:
+    description:
+      - Write the full plan as JSON to this path (atomically), also in check mode. It holds no secrets.
+    type: path
+  diff_limit:
+    description:
+      - How many changes C(--diff) shows (the counts are always given).
+    type: int
+    default: 50
+  state:
+    description:
+      - V(present) makes the tree equal the dataset; V(absent) removes every managed region
+        (subject to O(max_deletes)).
+    type: str
+    choices: [present, absent]
+    default: present
+  attribute_fields:
+    description:
+      - Also keep the optional custom fields C(geo_iso_code), C(geo_population), C(geo_latitude),
+        C(geo_longitude) and C(geo_time_zone) (created when missing).
+    type: bool
+    default: false
+notes:
+  - Requires NetBox 4.x (tested with 4.7). The token needs view, add and change on C(dcim.region)
+    (delete when pruning); to create the custom fields and the tag, add on C(extras.customfield)
+    and C(extras.tag), else an administrator creates them (the error message lists them).
+  - Conflicts (a name or slug held by a region the module may not change) end the run before any write.
+requirements:
+  - requests
+seealso:
+  - module: geofoss.netbox.geo_transform
+"""
+
+EXAMPLES = r"""
+- name: Sync countries and first-level divisions under the region "World"
+  geofoss.netbox.netbox_geo_sync:
+    netbox_url: https://netbox.example.com
+    netbox_token: "{{ vault_netbox_token }}"
+    dataset: /var/cache/geo/world.jsonl.gz
+    root_region: world
+
+- name: Preview a release change with a plan file, no writes
+  geofoss.netbox.netbox_geo_sync:
+    dataset: /var/cache/geo/world.jsonl.gz
+    prune: true
+    max_deletes: 100
+    plan_file: /tmp/geo-plan.json
+  check_mode: true
+  diff: true
+
+- name: Remove everything the collection created
+  geofoss.netbox.netbox_geo_sync:
+    state: absent
+    max_deletes: 5000
+"""
+
+RETURN = r"""
+run_id:
+  description: Identifier of this run; it is in the change log message of every write.
+  type: str
+  returned: always
+  sample: 3f2a9c01b7de
+summary:
+  description: Number of regions created, updated, deleted and left unchanged (planned in check mode).
+  type: dict
+  returned: always
+  sample: {"create": 4101, "update": 0, "delete": 0, "unchanged": 0}
+impact:
+  description: What the deletes take with them.
+  type: dict
+  returned: when a plan was made
+  sample: {"regions_deleted": 2, "managed_deleted": 2, "unmanaged_deleted_with_parent": 0, "sites_detached": 1}
+conflicts:
+  description: Names or slugs the plan needs that are held by regions it may not change.
+  type: list
+  elements: str
+  returned: when a plan was made
+request_ids:
+  description: The X-Request-ID of every write NetBox answered; they find the change log entries.
+  type: list
+  elements: str
+  returned: always
+http:
+  description: Requests sent, retries made, 429 answers received.
+  type: dict
+  returned: always
+  sample: {"requests": 31, "retries": 0, "throttled": 0}
+duration:
+  description: Seconds per phase (read, plan, apply) and in total.
+  type: dict
+  returned: always
+  sample: {"read": 1.2, "plan": 0.1, "apply": 48.3, "total": 49.7}
+plan_file:
+  description: The plan file written, if any.
+  type: str
+  returned: always
+applied:
+  description: On failure, how many vacate, create, update and delete operations had been applied.
+  type: dict
+  returned: on failure after writes began
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
+
+try:
+    from ansible_collections.geofoss.netbox.plugins.module_utils._sync import SyncError, run_sync
+except ImportError:
+    SYNC_IMPORT_ERROR = traceback.format_exc()
+else:
+    SYNC_IMPORT_ERROR = None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            netbox_url=dict(type="str", fallback=(env_fallback, ["NETBOX_URL", "NETBOX_API"])),
+            netbox_token=dict(type="str", no_log=True, fallback=(env_fallback, ["NETBOX_TOKEN", "NETBOX_API_TOKEN"])),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            timeout=dict(type="float", default=60),
+            connect_timeout=dict(type="float", default=10),
+            retries=dict(type="int", default=5),
+            rate_limit=dict(type="float", default=0),
+            dataset=dict(type="path"),
+            root_region=dict(type="str"),
+            managed_tag=dict(type="str", default="geo-managed"),
+            prune=dict(type="bool", default=False),
+            max_deletes=dict(type="int"),
+            adopt=dict(type="bool", default=False),
+            batch_size=dict(type="int", default=200),
+            concurrency=dict(type="int", default=2),
+            changelog_message=dict(type="str"),
+            plan_file=dict(type="path"),
+            diff_limit=dict(type="int", default=50),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            attribute_fields=dict(type="bool", default=False),
+        ),
+        required_if=[("state", "present", ("dataset",))],
+        supports_check_mode=True,
+    )
+    if REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    if SYNC_IMPORT_ERROR:
+        module.fail_json(msg="the collection's module_utils could not be imported", exception=SYNC_IMPORT_ERROR)
+    for name in ("batch_size", "concurrency"):
+        if module.params[name] < 1:
+            module.fail_json(msg="%s must be at least 1, got %d" % (name, module.params[name]))
+    if not module.params["netbox_url"] or not module.params["netbox_token"]:
+        module.fail_json(msg="netbox_url and netbox_token are required (or the NETBOX_URL and NETBOX_TOKEN "
+                             "environment variables)")
+    try:
+        result = run_sync(module.params, check_mode=module.check_mode, diff=module._diff)
+    except SyncError as exc:
+        result = exc.result
+        for warning in result.pop("warnings", []):
+            module.warn(warning)
+        module.fail_json(msg=exc.message, **result)
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

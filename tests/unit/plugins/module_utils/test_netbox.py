@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The NetBox client against a local fake NetBox: auth, errors, pagination, probes, writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import (
+    NetBoxClient, NetBoxError, api_url, auth_header, chunks,
+)
+
+from fake_netbox import FakeNetBox
+
+TOKEN = "nbt_key.secret"
+V1 = "0123456789abcdef0123456789abcdef01234567"
+
+
+def client(server, token=TOKEN, **kwargs):
+    return NetBoxClient(server.url, token, HttpClient(retries=0, sleep=lambda s: None), **kwargs)
+
+
+def test_auth_header_follows_the_token_form():
+    assert auth_header("nbt_abc.def") == "Bearer nbt_abc.def"
+    assert auth_header(V1) == "Token " + V1
+    assert auth_header(" Token xyz ") == "Token xyz"
+    with pytest.raises(NetBoxError, match="NETBOX_TOKEN"):
+        auth_header("")
+
+
+def test_api_url_accepts_a_base_with_or_without_api():
+    assert api_url("https://nb/", "dcim/regions") == "https://nb/api/dcim/regions/"
+    assert api_url("https://nb/api", "/status/") == "https://nb/api/status/"
+
+
+def test_chunks():
+    assert chunks(range(5), 2) == [[0, 1], [2, 3], [4]]
+    assert chunks([], 3) == []
+
+
+@pytest.mark.parametrize("token", [TOKEN, V1])
+def test_status_with_v1_and_v2_tokens(token):
+    with FakeNetBox(tokens={TOKEN: None, V1: None}) as server:
+        assert client(server, token).status()["netbox-version"] == "4.7.3"
+
+
+def test_a_refused_token_says_so_and_hides_the_token():
+    with FakeNetBox() as server:
+        with pytest.raises(NetBoxError) as caught:
+            client(server, "nbt_wrong.supersecretvalue").status()
+    assert caught.value.status == 403
+    assert "refused the token" in caught.value.message
+    assert "supersecretvalue" not in str(caught.value) + str(caught.value.body)
+
+
+def test_iter_objects_pages_by_id_and_asks_for_fields():
+    with FakeNetBox() as server:
+        for number in range(7):
+            server.add_region("R%d" % number)
+        rows = list(client(server).iter_objects("dcim/regions", fields=("name",), page_size=3))
+        assert [r["name"] for r in rows] == ["R%d" % n for n in range(7)]
+        assert set(rows[0]) == {"id", "name"}
+        gets = [dict(q) for m, p, q in server.requests if p == "/api/dcim/regions/"]
+    assert [g["id__gt"] for g in gets] == ["0", "3", "6"]
+    assert gets[0]["fields"] == "id,name" and gets[0]["ordering"] == "id"
+
+
+def test_missing_permissions_probes_without_writing():
+    tokens = {TOKEN: {"dcim.region": {"view", "change"}}}
+    with FakeNetBox(tokens=tokens) as server:
+        nb = client(server)
+        missing = nb.missing_permissions({"dcim.region": ("view", "add", "change", "delete"),
+                                          "extras.tag": ("view",)})
+        assert server.writes == []
+    assert missing == ["add dcim.region", "delete dcim.region", "view extras.tag"]
+
+
+def test_permission_error_names_what_is_missing():
+    with FakeNetBox(tokens={TOKEN: {"dcim.region": {"view"}}}) as server:
+        with pytest.raises(NetBoxError) as caught:
+            client(server).bulk_create("dcim/regions", [{"name": "A", "slug": "a"}])
+    assert caught.value.status == 403 and "lacks the permission" in caught.value.message
+
+
+def test_bulk_writes_batch_stamp_the_message_and_collect_request_ids():
+    with FakeNetBox() as server:
+        nb = client(server, changelog_message="run 42", batch_size=2)
+        created = nb.bulk_create("dcim/regions", [{"name": n, "slug": n.lower()} for n in "ABC"])
+        assert [r["name"] for r in created] == ["A", "B", "C"]
+        nb.bulk_update("dcim/regions", [{"id": created[0]["id"], "description": "x"}])
+        nb.bulk_delete("dcim/regions", [r["id"] for r in created])
+        assert server.regions == {}
+        assert [write[0] for write in server.writes] == ["POST", "POST", "PATCH", "DELETE", "DELETE"]
+        assert set(server.messages) == {"run 42"}
+    assert len(nb.request_ids) == 5 and len(set(nb.request_ids)) == 5
+
+
+def test_a_rejected_write_quotes_netbox():
+    with FakeNetBox() as server:
+        nb = client(server)
+        nb.bulk_create("dcim/regions", [{"name": "A", "slug": "a"}])
+        with pytest.raises(NetBoxError) as caught:
+            nb.bulk_create("dcim/regions", [{"name": "A", "slug": "a2"}])
+    assert caught.value.status == 400 and "must be unique" in caught.value.message
+
+
+def test_not_a_netbox():
+    with FakeNetBox() as server:
+        with pytest.raises(NetBoxError, match="HTTP 404"):
+            client(server).request("GET", "nothing/here")

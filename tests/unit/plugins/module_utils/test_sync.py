@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The sync engine end to end against the in-memory fake NetBox: schema, plan, bulk apply,
+ambiguous failures without duplicates, check mode, limits, secrecy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import DatasetHeader, write_dataset
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
+from ansible_collections.geofoss.netbox.plugins.module_utils._sync import SyncError, run_sync
+
+from fake_netbox import FakeNetBox
+
+TOKEN = "nbt_key.secret"
+
+
+def attributes(cc):
+    keys = ("country_code", "iso_3166_1_alpha3", "iso_3166_2", "geonames_code", "population", "latitude",
+            "longitude", "time_zone", "feature_code", "wikidata_id", "continent")
+    values = dict.fromkeys(keys)
+    values["country_code"] = cc
+    return values
+
+
+def node(gid, name, cc, parent=None, level=None, slug=None):
+    level = level or ("admin1" if parent else "country")
+    return {"geo_source_id": "geonames:%d" % gid, "level": level, "name": name,
+            "slug": slug or ("%s-%s" % (cc.lower(), name.lower()) if parent else name.lower()),
+            "parent": "geonames:%d" % parent if parent else None, "description": "", "attributes": attributes(cc)}
+
+
+COUNTRIES = [node(1, "Belgium", "BE"), node(2, "Luxembourg", "LU")]
+DIVISIONS = [node(10 + n, "Be%d" % n, "BE", parent=1) for n in range(5)] + [node(20, "Diekirch", "LU", parent=2)]
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    def make(nodes, name="d.jsonl"):
+        path = str(tmp_path / name)
+        write_dataset(path, DatasetHeader(), nodes)
+        return path
+    return make
+
+
+def params(server, path, **extra):
+    base = {"netbox_url": server.url, "netbox_token": TOKEN, "dataset": path, "managed_tag": "geo-managed",
+            "batch_size": 2, "concurrency": 2, "retries": 3, "diff_limit": 2, "state": "present"}
+    base.update(extra)
+    return base
+
+
+def sync(server, path, check_mode=False, diff=False, **extra):
+    http = HttpClient(retries=3, sleep=lambda s: None, random=lambda: 0.0)
+    return run_sync(params(server, path, **extra), check_mode=check_mode, diff=diff, http=http,
+                    sleep=lambda s: None)
+
+
+def managed(server):
+    return {r["custom_fields"].get("geo_source_id"): r for r in server.regions.values()}
+
+
+def test_first_sync_creates_the_schema_and_every_region_then_nothing(dataset):
+    path = dataset(COUNTRIES + DIVISIONS)
+    with FakeNetBox() as server:
+        first = sync(server, path)
+        assert first["changed"] and first["summary"]["create"] == 8
+        regions = managed(server)
+        assert len(regions) == 8
+        assert regions["geonames:20"]["parent"] == regions["geonames:2"]["id"]
+        assert all(r["tags"][0]["slug"] == "geo-managed" for r in regions.values())
+        assert [cf["name"] for cf in server.objects["extras/custom-fields"].values()] == ["geo_source_id"]
+        assert server.objects["extras/custom-fields"][1]["unique"] is True
+        assert [t["slug"] for t in server.objects["extras/tags"].values()] == ["geo-managed"]
+        ids = {sid: r["id"] for sid, r in regions.items()}
+        writes = len(server.writes)
+        second = sync(server, path)
+        assert not second["changed"] and second["summary"]["unchanged"] == 8
+        assert len(server.writes) == writes
+        assert {sid: r["id"] for sid, r in managed(server).items()} == ids
+    # every write names the run
+    assert all(m and first["run_id"] in m for m in server.messages)
+    assert len(first["request_ids"]) == writes
+
+
+def test_check_mode_writes_nothing_not_even_the_schema(dataset, tmp_path):
+    path = dataset(COUNTRIES + DIVISIONS)
+    plan_file = str(tmp_path / "plan.json")
+    with FakeNetBox() as server:
+        result = sync(server, path, check_mode=True, diff=True, plan_file=plan_file)
+        assert server.writes == []
+    assert result["changed"] and result["summary"]["create"] == 8
+    assert any("would create" in w for w in result["warnings"])
+    assert len(result["diff"]["after"]) == 2 and "8 creates" in result["diff"]["after_header"]
+    plan = json.load(open(plan_file))
+    assert len(plan["create"]) == 8 and plan["check_mode"] is True
+    assert TOKEN not in open(plan_file).read()
+
+
+def test_a_post_that_landed_but_lost_its_answer_is_not_duplicated(dataset):
+    path = dataset(COUNTRIES + DIVISIONS)
+    with FakeNetBox() as server:
+        server.faults += [("POST", "drop_after_commit"), ("POST", "503_after_commit")]
+        result = sync(server, path, concurrency=1)
+        sources = [r["custom_fields"]["geo_source_id"] for r in server.regions.values()]
+        posts = [body for method, endpoint, body in server.writes if (method, endpoint) == ("POST", "dcim/regions")]
+        rereads = [q for m, p, q in server.requests if any(pair[0] == "cf_geo_source_id" for pair in q)]
+    assert sorted(sources) == sorted(n["geo_source_id"] for n in COUNTRIES + DIVISIONS)
+    assert result["summary"]["create"] == 8
+    # both faulty batches had landed: the re-reads found them, so no POST was sent again
+    assert len(posts) == 4 and len(rereads) == 2
+
+
+def test_a_503_before_writing_is_retried(dataset):
+    path = dataset(COUNTRIES)
+    with FakeNetBox() as server:
+        server.faults.append(("POST", "503"))
+        result = sync(server, path)
+        assert len(server.regions) == 2
+    assert result["http"]["retries"] == 1
+
+
+def test_lasting_failure_stops_with_a_report_and_a_rerun_completes(dataset):
+    path = dataset(COUNTRIES + DIVISIONS)
+    with FakeNetBox() as server:
+        server.faults += [("POST", "400")] * 1
+        with pytest.raises(SyncError) as caught:
+            sync(server, path, concurrency=1, batch_size=10)
+        assert "re-run" in caught.value.message
+        assert caught.value.result["applied"]["create"] == 0
+        assert len(server.regions) == 0
+        result = sync(server, path)
+        assert result["summary"]["create"] == 8 and len(server.regions) == 8
+
+
+def test_release_change_updates_in_place_and_prunes_only_when_asked(dataset):
+    with FakeNetBox() as server:
+        sync(server, dataset(COUNTRIES + DIVISIONS))
+        ids = {sid: r["id"] for sid, r in managed(server).items()}
+        changed = COUNTRIES + [dict(DIVISIONS[0], name="Renamed")] + DIVISIONS[1:4]  # Be4, Diekirch gone
+        kept = sync(server, dataset(changed, "e.jsonl"))
+        assert kept["summary"] == {"create": 0, "update": 1, "delete": 0, "unchanged": 5}
+        assert managed(server)["geonames:10"]["name"] == "Renamed"
+        assert managed(server)["geonames:10"]["id"] == ids["geonames:10"]
+        with pytest.raises(SyncError, match="max_deletes=1"):
+            sync(server, dataset(changed, "e.jsonl"), prune=True, max_deletes=1)
+        assert len(server.regions) == 8
+        pruned = sync(server, dataset(changed, "e.jsonl"), prune=True, max_deletes=2)
+        assert pruned["summary"]["delete"] == 2 and len(server.regions) == 6
+
+
+def test_swapping_sibling_names_succeeds_under_netbox_uniqueness(dataset):
+    with FakeNetBox() as server:
+        sync(server, dataset(COUNTRIES + DIVISIONS))
+        swapped = [dict(n) for n in COUNTRIES + DIVISIONS]
+        swapped[2].update(name="Be1", slug="be-be1")
+        swapped[3].update(name="Be0", slug="be-be0")
+        result = sync(server, dataset(swapped, "s.jsonl"))
+        regions = managed(server)
+    assert result["summary"]["update"] == 2
+    assert regions["geonames:10"]["name"] == "Be1" and regions["geonames:11"]["name"] == "Be0"
+
+
+def test_state_absent_removes_managed_regions_only(dataset):
+    with FakeNetBox() as server:
+        sync(server, dataset(COUNTRIES + DIVISIONS))
+        mine = server.add_region("Mine", "mine", tags=("other",))
+        result = sync(server, None, state="absent", max_deletes=100)
+        assert result["summary"]["delete"] == 8
+        assert list(server.regions) == [mine]
+
+
+def test_adopt_takes_over_a_matching_unmanaged_region(dataset):
+    with FakeNetBox() as server:
+        existing = server.add_region("Belgium", "belgium", tags=("site-team",))
+        with pytest.raises(SyncError, match="adopt: true"):
+            sync(server, dataset(COUNTRIES))
+        assert len(server.regions) == 1
+        sync(server, dataset(COUNTRIES), adopt=True)
+        region = server.regions[existing]
+    assert region["custom_fields"]["geo_source_id"] == "geonames:1"
+    assert sorted(t["slug"] for t in region["tags"]) == ["geo-managed", "site-team"]
+
+
+def test_root_region_by_slug_or_name(dataset):
+    with FakeNetBox() as server:
+        world = server.add_region("The World", "world")
+        sync(server, dataset(COUNTRIES), root_region="The World")
+        assert managed(server)["geonames:1"]["parent"] == world
+        with pytest.raises(SyncError, match="root_region 'nowhere'"):
+            sync(server, dataset(COUNTRIES), root_region="nowhere")
+
+
+def test_a_token_without_permissions_fails_before_writing_and_names_what_is_missing(dataset):
+    tokens = {TOKEN: {"dcim.region": {"view"}, "extras.customfield": {"view"}, "extras.tag": {"view"}}}
+    with FakeNetBox(tokens=tokens) as server:
+        with pytest.raises(SyncError) as caught:
+            sync(server, dataset(COUNTRIES))
+        assert server.writes == []
+    assert "add extras.customfield" in caught.value.message and "geo_source_id (text, unique" in caught.value.message
+
+
+def test_missing_region_write_permission_is_reported(dataset):
+    with FakeNetBox() as server:
+        sync(server, dataset(COUNTRIES))
+        server.tokens[TOKEN] = {"dcim.region": {"view"}, "extras.customfield": {"view"}, "extras.tag": {"view"}}
+        with pytest.raises(SyncError, match="add dcim.region, change dcim.region"):
+            sync(server, dataset(COUNTRIES + DIVISIONS))
+
+
+def test_the_token_never_appears_in_results_or_errors(dataset, tmp_path):
+    secret_token = "nbt_key.s3cr3t-value"
+    plan_file = str(tmp_path / "p.json")
+    with FakeNetBox(tokens={secret_token: None}) as server:
+        result = run_sync(params(server, dataset(COUNTRIES), netbox_token=secret_token, plan_file=plan_file),
+                          diff=True, http=HttpClient(retries=0))
+        with pytest.raises(SyncError) as caught:
+            run_sync(params(server, dataset(COUNTRIES), netbox_token="nbt_key.wrong-s3cr3t"),
+                     http=HttpClient(retries=0))
+    text = json.dumps(result) + open(plan_file).read() + caught.value.message + json.dumps(caught.value.result)
+    assert "s3cr3t" not in text
+    assert "refused the token" in caught.value.message
+
+
+def test_attribute_fields_are_created_and_kept(dataset):
+    with FakeNetBox() as server:
+        result = sync(server, dataset(COUNTRIES), attribute_fields=True)
+        names = sorted(cf["name"] for cf in server.objects["extras/custom-fields"].values())
+        assert names == ["geo_iso_code", "geo_latitude", "geo_longitude", "geo_population", "geo_source_id",
+                         "geo_time_zone"]
+        assert managed(server)["geonames:1"]["custom_fields"]["geo_iso_code"] == "BE"
+        assert result["summary"]["create"] == 2
+        assert not sync(server, dataset(COUNTRIES), attribute_fields=True)["changed"]
+
+
+def test_an_unwritable_plan_file_fails_clearly_before_any_write(dataset, tmp_path):
+    with FakeNetBox() as server:
+        with pytest.raises(SyncError, match="plan_file .*missing"):
+            sync(server, dataset(COUNTRIES), plan_file=str(tmp_path / "missing" / "plan.json"))
+        assert server.regions == {}
+
+
+def test_no_token_is_a_clear_error():
+    with pytest.raises(SyncError, match="NETBOX_TOKEN"):
+        run_sync({"netbox_url": "http://127.0.0.1:9", "netbox_token": "", "dataset": "x"})
