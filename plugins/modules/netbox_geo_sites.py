@@ -234,6 +234,7 @@ timings:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._sites import SitesError, run_module
@@ -242,14 +243,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._sites import Sites
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            netbox_url=dict(type="str"),
-            netbox_token=dict(type="str", no_log=True),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
-            timeout=dict(type="float", default=60),
-            connect_timeout=dict(type="float", default=10),
-            retries=dict(type="int", default=5),
-            rate_limit=dict(type="float", default=0),
+            **netbox_connection_spec(),
             dataset=dict(type="path", required=True),
             polygons=dict(type="path"),
             sites=dict(type="dict", default={}),

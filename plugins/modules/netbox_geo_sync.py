@@ -190,8 +190,9 @@ applied:
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 
 try:
@@ -205,14 +206,7 @@ else:
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            netbox_url=dict(type="str", fallback=(env_fallback, ["NETBOX_URL", "NETBOX_API"])),
-            netbox_token=dict(type="str", no_log=True, fallback=(env_fallback, ["NETBOX_TOKEN", "NETBOX_API_TOKEN"])),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
-            timeout=dict(type="float", default=60),
-            connect_timeout=dict(type="float", default=10),
-            retries=dict(type="int", default=5),
-            rate_limit=dict(type="float", default=0),
+            **netbox_connection_spec(),
             dataset=dict(type="path"),
             root_region=dict(type="str"),
             managed_tag=dict(type="str", default="geo-managed"),
