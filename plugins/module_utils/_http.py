@@ -255,8 +255,10 @@ class HttpClient:
             self.limiter.acquire()
             self.count("requests")
             try:
+                # verify given per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override
+                # the session's own setting (validate_certs=false, ca_path) otherwise
                 response = self.session.request(method, url, params=params, json=json, data=data, headers=headers,
-                                                stream=stream, timeout=timeouts)
+                                                stream=stream, timeout=timeouts, verify=self.session.verify)
             except requests.exceptions.RequestException as exc:
                 if retry_safe and attempts.left and _retryable_exception(exc):
                     self._wait_before_retry(attempts)

@@ -211,9 +211,22 @@ class _Planner:
         return None
 
     # planning --------------------------------------------------------------------
+    def in_scope(self, rid) -> bool:
+        """Prune and state=absent touch only the tree under root_region (when one is set),
+        so two trees under different roots can share a managed tag."""
+        root = self.options.root_id
+        if root is None:
+            return True
+        ancestor = parent_id(self.regions[rid])
+        while ancestor is not None:
+            if ancestor == root:
+                return True
+            ancestor = parent_id(self.regions[ancestor]) if ancestor in self.regions else None
+        return False
+
     def run(self, nodes):
         if self.options.state == "absent":
-            self.plan_deletes(set(self.managed))
+            self.plan_deletes({rid for rid in self.managed if self.in_scope(rid)})
             return self.finish()
         self.resolved = {}  # geo_source_id -> region id, for regions that exist before the run
         depth_of = {}
@@ -243,7 +256,7 @@ class _Planner:
                 updates.append({"id": rid, "geo_source_id": sid, "depth": depth, "changes": changes})
             else:
                 self.plan.unchanged += 1
-        stale = {rid for rid in self.managed if rid not in self.claimed}
+        stale = {rid for rid in self.managed if rid not in self.claimed and self.in_scope(rid)}
         if self.options.prune:
             self.plan_deletes(stale)
         for rid in stale:

@@ -77,6 +77,7 @@ class Sync:
         self.started = clock()
         self.durations = {}
         self.warnings = []
+        self.concurrent_creates = 0  # regions of this run's plan that another writer created meanwhile
         self.token = params.get("netbox_token") or ""
         insecure = plain_http_warning(params.get("netbox_url") or "", "NetBox")
         if insecure:
@@ -147,12 +148,15 @@ class Sync:
         if self.check_mode:
             self.warnings.append("check mode: would create %s" % ", ".join(todo))
             return
+        # the regions are probed too: a token that may create the fields but not the regions writes nothing
         want = {"extras.customfield": ("add",) * bool(fields_missing) + ("change",) * bool(patch),
-                "extras.tag": ("add",) * (not tags)}
+                "extras.tag": ("add",) * (not tags), "dcim.region": ("add", "change")}
         missing = self.nb.missing_permissions({model: acts for model, acts in want.items() if acts})
-        if missing:
+        if [m for m in missing if not m.endswith(" dcim.region")]:
             self.fail("NetBox lacks %s and the token may not create them (missing: %s); an administrator must "
                       "create them: %s" % (", ".join(todo), ", ".join(missing), self.schema_instructions(tag)))
+        if missing:
+            self.fail_region_permissions(missing)
         if fields_missing:
             self.nb.bulk_create("extras/custom-fields", [wanted[n] for n in fields_missing], retry_safe=True)
         if patch:
@@ -267,11 +271,7 @@ class Sync:
     # applying --------------------------------------------------------------------
     def apply(self):
         started = self.clock()
-        actions = ("add", "change") + ("delete",) * bool(self.plan.delete)
-        missing = self.nb.missing_permissions({"dcim.region": actions})
-        if missing:
-            self.fail("the NetBox token lacks: %s on regions (an administrator must grant them); nothing was written"
-                      % ", ".join(missing))
+        self.require_region_permissions(("add", "change") + ("delete",) * bool(self.plan.delete))
         if self.plan.vacate:
             self.run_batches("vacate", self.plan.vacate, self.patch_batch)
         for level in self.plan.create:
@@ -282,6 +282,15 @@ class Sync:
         for depth in sorted({d["depth"] for d in self.plan.delete}, reverse=True):
             self.run_batches("delete", [d["id"] for d in self.plan.delete if d["depth"] == depth], self.delete_batch)
         self.phase("apply", started)
+
+    def require_region_permissions(self, actions):
+        missing = self.nb.missing_permissions({"dcim.region": actions})
+        if missing:
+            self.fail_region_permissions(missing)
+
+    def fail_region_permissions(self, missing):
+        self.fail("the NetBox token lacks: %s on regions (an administrator must grant them, or the token has "
+                  "write disabled); nothing was written" % ", ".join(missing))
 
     def run_batches(self, phase, items, worker):
         """Batches of one phase step, `concurrency` at a time; stop on the first lasting failure."""
@@ -336,6 +345,12 @@ class Sync:
                 status = getattr(exc, "status", None)
                 ambiguous = isinstance(exc, AmbiguousWriteError) or status in AMBIGUOUS_STATUSES or status is None
                 landed = self.reread_sources([op["geo_source_id"] for op in pending])
+                refused = status == 500 or (status is not None and 400 <= status < 500 and status not in (408, 429))
+                if landed and refused:
+                    # NetBox answered and refused the batch (one transaction): what exists was not
+                    # written by us but by another writer, e.g. a second sync of the same tree
+                    with self._lock:
+                        self.concurrent_creates += len(landed)
                 pending = [op for op in pending if op["geo_source_id"] not in landed]
                 if not pending:
                     return len(ops)
@@ -434,7 +449,10 @@ class Sync:
             "http": {key: counters.get(key, 0) for key in ("requests", "retries", "throttled")},
             "duration": dict(self.durations),
             "plan_file": self.params.get("plan_file"),
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings) + ([
+                "%d regions of this run were created meanwhile by another writer (a concurrent sync of the same "
+                "tree?): kept, not duplicated; a re-run verifies the tree" % self.concurrent_creates]
+                if self.concurrent_creates else []),
         }
         if self.plan is not None:
             result["impact"] = self.plan.impact

@@ -155,6 +155,9 @@ EXAMPLES = r"""
     sites:
       region_id: null
 
+# The connection from the environment of the controller (NETBOX_URL, NETBOX_TOKEN), as an
+# AWX credential sets it; do not pass the token through a task's environment: keyword,
+# which Ansible prints at -vvv.
 - name: Re-place the branch sites, overwriting regions and time zones, geocoding addresses
   geofoss.netbox.netbox_geo_sites:
     dataset: /var/cache/geo/world.jsonl.gz
@@ -164,9 +167,6 @@ EXAMPLES = r"""
     geocode: true
     nominatim_email: noc@example.com
     nominatim_cache_dir: /var/cache/geo/nominatim
-  environment:
-    NETBOX_URL: https://netbox.example.com
-    NETBOX_TOKEN: "{{ vault_netbox_token }}"
 """
 
 RETURN = r"""

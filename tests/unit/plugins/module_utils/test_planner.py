@@ -195,3 +195,16 @@ def test_plan_is_json_serialisable_and_deterministic():
     second = json.dumps(plan(WORLD[:3], list(reversed(regions)), PlanOptions(prune=True)).to_dict(), sort_keys=True)
     assert first == second
     assert json.loads(first)["summary"]["delete"] == 2
+
+
+def test_prune_and_absent_stay_under_the_root_region():
+    """Two trees under different roots may share the managed tag: pruning one leaves the other."""
+    europe = [region(500, "Europe", tags=()), region(1, "Belgium", 1, parent=500),
+              region(2, "Luxembourg", 2, parent=500), region(11, "Flanders", 11, parent=1)]
+    other = [region(600, "Lab", tags=()), region(7, "Atlantis", 7, parent=600)]
+    result = plan([node(1, "Belgium")], europe + other, PlanOptions(root_id=500, prune=True))
+    assert sorted(d["id"] for d in result.delete) == [2, 11]
+    absent = plan([], europe + other, PlanOptions(root_id=600, state="absent"))
+    assert [d["id"] for d in absent.delete] == [7]
+    # without a root, every managed region is in scope
+    assert len(plan([], europe + other, PlanOptions(state="absent")).delete) == 4
