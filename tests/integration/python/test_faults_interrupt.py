@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import iter_node_dicts
+from ansible_collections.geofoss.netbox.plugins.module_utils._sync import _load_nodes as load_nodes
 from reliability_kit import (  # pylint: disable=import-error  # tests/integration/python is on sys.path
     admin_fixture, needs_netbox, root_fixture, run_engine, start_engine_process, sync_params, tree_nodes, write_nodes,
 )
@@ -68,10 +68,10 @@ def test_two_syncs_at_once_make_no_duplicates_and_the_loser_says_so(tmp_path, ad
     outcomes = [None, None]
     both_have_read = threading.Barrier(2, timeout=120)
 
-    def load_after_both_read(path):
+    def load_after_both_read(path, **options):
         # called after the run has read NetBox: both plan from the same (empty) state
         both_have_read.wait()
-        return list(iter_node_dicts(path, validate=True))
+        return load_nodes(path, **options)
 
     def one_sync(index):
         outcomes[index] = run_engine(sync_params(dataset, root["slug"], batch_size=4, concurrency=1),

@@ -108,6 +108,7 @@ def test_url_credentials_never_appear_in_messages(admin, dataset, root):
 
 # -- transport ----------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # validate_certs=False, on purpose
 def test_tls_certificates_are_verified_by_default(tmp_path, admin, root, dataset, monkeypatch):
     pytest.importorskip("cryptography")
     cert, key = self_signed_certificate(tmp_path)

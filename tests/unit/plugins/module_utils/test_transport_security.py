@@ -67,6 +67,7 @@ def test_certificates_are_verified_by_default(https_server):
     assert "certificate" in str(caught.value).lower()
 
 
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # validate_certs=False, on purpose
 @pytest.mark.parametrize("environment", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", None])
 def test_validate_certs_false_and_ca_path_beat_a_bundle_in_the_environment(https_server, monkeypatch, environment):
     """Execution environments and corporate hosts set REQUESTS_CA_BUNDLE; requests would let it
