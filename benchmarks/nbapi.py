@@ -74,7 +74,7 @@ class NetBoxAdmin:
             return found[0]["id"]
         return self.call("POST", "extras/custom-fields", json={
             "name": SOURCE_FIELD, "label": "Geo source id", "type": "text", "object_types": ["dcim.region"],
-            "unique": True, "required": False, "ui_editable": "no",
+            "unique": True, "required": False, "ui_editable": "no", "filter_logic": "exact",
             "description": "Identity of a region in its open data source (geonames:<geonameid>)",
         })["id"]
 

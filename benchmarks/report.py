@@ -75,6 +75,7 @@ def markdown_report(results: dict) -> str:
     if loop:
         nn, gs = loop["netbox_netbox"], loop["geo_sync"]
         lines += ["## netbox.netbox loop vs netbox_geo_sync, %d regions" % loop["regions"], "",
+                  "Reused from %s." % loop["reused_from"] if loop.get("reused_from") else "",
                   _row("step", "netbox.netbox loop", "netbox_geo_sync", "ratio"), _row("---", "---", "---", "---"),
                   _row("create", _s(nn["create_seconds"]), _s(gs["create_median"]), "%sx" % loop["ratio_create"]),
                   _row("no-change re-run", _s(nn["rerun_seconds"]), _s(gs["rerun_median"]), "%sx" % loop["ratio_rerun"]),
