@@ -200,7 +200,8 @@ class Sync:
     # reading and planning ------------------------------------------------------------
     def read_state(self):
         tag = self.plan_tag()
-        regions = list(self.nb.iter_objects(REGIONS, fields=REGION_FIELDS, page_size=1000))
+        regions = self.nb.read_all(REGIONS, fields=REGION_FIELDS, page_size=1000,
+                                   streams=int(self.params.get("concurrency") or 2))
         try:
             tagged = self.nb.iter_objects(REGIONS, params={"tag": tag}, fields=("id",), page_size=1000)
             managed = {region["id"] for region in tagged}

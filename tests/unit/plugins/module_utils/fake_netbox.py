@@ -152,11 +152,16 @@ class FakeNetBox:
             params.setdefault(key, []).append(value)
         limit = int(params.pop("limit", ["50"])[0])
         fields = params.pop("fields", [None])[0]
-        for key in ("ordering", "brief"):
-            params.pop(key, None)
+        if params.pop("ordering", ["id"])[0] == "-id":
+            rows.reverse()
+        params.pop("brief", None)
         for key, values in params.items():
             if key == "id__gt":
                 rows = [r for r in rows if r["id"] > int(values[0])]
+            elif key == "id__gte":
+                rows = [r for r in rows if r["id"] >= int(values[0])]
+            elif key == "id__lte":
+                rows = [r for r in rows if r["id"] <= int(values[0])]
             elif key == "id":
                 rows = [r for r in rows if str(r["id"]) in values]
             elif key.startswith("cf_"):

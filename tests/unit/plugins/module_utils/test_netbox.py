@@ -67,6 +67,29 @@ def test_iter_objects_pages_by_id_and_asks_for_fields():
     assert gets[0]["fields"] == "id,name" and gets[0]["ordering"] == "id"
 
 
+@pytest.mark.parametrize("streams", [1, 2, 3])
+def test_read_all_splits_the_id_range_and_keeps_id_order(streams):
+    with FakeNetBox() as server:
+        for number in range(20):
+            server.add_region("R%d" % number)
+        rows = client(server).read_all("dcim/regions", fields=("name",), page_size=4, streams=streams)
+        assert [r["name"] for r in rows] == ["R%d" % n for n in range(20)]
+        ranges = {(dict(q).get("id__gte"), dict(q).get("id__lte")) for m, p, q in server.requests
+                  if p == "/api/dcim/regions/" and dict(q).get("ordering") == "id"}
+    # one id range per stream (a single unbounded one for streams=1)
+    assert len(ranges) == streams
+
+
+def test_read_all_of_few_objects_is_one_stream():
+    with FakeNetBox() as server:
+        for number in range(3):
+            server.add_region("R%d" % number)
+        rows = client(server).read_all("dcim/regions", fields=("name",), page_size=1000, streams=2)
+        assert len(rows) == 3
+        lists = [dict(q) for m, p, q in server.requests if p == "/api/dcim/regions/" and dict(q)["ordering"] == "id"]
+    assert len(lists) == 1 and "id__gte" not in lists[0]
+
+
 def test_missing_permissions_probes_without_writing():
     tokens = {TOKEN: {"dcim.region": {"view", "change"}}}
     with FakeNetBox(tokens=tokens) as server:
