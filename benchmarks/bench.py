@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import sys
 
-from nbapi import NetBoxAdmin, raw_bulk_create, region_payloads
+from nbapi import GunicornWorkers, NetBoxAdmin, raw_bulk_create, region_payloads
 from report import evaluate_targets, markdown_report
 from runner import PlaybookRunner
 
@@ -109,6 +109,7 @@ class Bench:
         self.local_netbox = env["GEOFOSS_LOCAL_NETBOX"]
         self.url, self.token, self.token_v1 = env["NETBOX_URL"], env["NETBOX_TOKEN"], env["NETBOX_TOKEN_V1"]
         self.admin = NetBoxAdmin(self.url, self.token)
+        self.workers = GunicornWorkers(int(env.get("GEOFOSS_NETBOX_PORT", "8776")), env.get("GEOFOSS_NETBOX_HOME", ""))
         self.runner = PlaybookRunner(self.work, secrets=(self.token, self.token_v1))
         self.datasets = {}
         self.results = {"started": _now(), "stages_run": args.only, "runs_per_short_step": args.runs,
@@ -152,9 +153,12 @@ class Bench:
             if getattr(self.args, key):
                 variables[key] = getattr(self.args, key)
         variables.update(options)
+        before = self.workers.snapshot()
         run = self.runner.run(self.collection_bin, "geo_sync.yml", variables, label)
-        self.log("%s: %.1f s (task), summary %s, peak RSS %.0f MiB" % (
-            label, run["task_seconds"] or 0, run["result"].get("summary"), run["peak_rss_mib"]))
+        run["worker_cpu_seconds"] = self.workers.split(before, self.workers.snapshot())
+        self.log("%s: %.1f s (task), summary %s, peak RSS %.0f MiB, gunicorn worker CPU %s s" % (
+            label, run["task_seconds"] or 0, run["result"].get("summary"), run["peak_rss_mib"],
+            run["worker_cpu_seconds"]))
         return run
 
     def expect_regions(self, expected, when):
@@ -241,6 +245,7 @@ class Bench:
             "first_import_regions_per_second": round(n / first_median, 1),
             "first_import_duration": firsts[-1]["result"].get("duration"),
             "first_import_http": firsts[-1]["result"].get("http"),
+            "first_import_worker_cpu_seconds": firsts[-1].get("worker_cpu_seconds"),
             "rerun_seconds": [r["task_seconds"] for r in reruns], "rerun_median": median(r["task_seconds"] for r in reruns),
             "rerun_duration": reruns[-1]["result"].get("duration"),
             "rerun_summary": reruns[-1]["result"].get("summary"), "rerun_http": reruns[-1]["result"].get("http"),
@@ -261,13 +266,21 @@ class Bench:
         if self.args.ceiling_limit:
             nodes = nodes[:self.args.ceiling_limit]  # parents come first: any prefix is a valid tree
         by_streams = {}
-        for streams in self.args.ceiling_streams:
+        # one stream has nothing to balance; more are measured on kept-alive connections (each
+        # pinned to the gunicorn worker that accepted it) and on a fresh connection per POST
+        runs = [(streams, fresh) for streams in self.args.ceiling_streams for fresh in (False, True)
+                if streams > 1 or not fresh]
+        for streams, fresh in runs:
             self.reset()
             tag_id = self.admin.ensure_tag(MANAGED_TAG)
             self.admin.ensure_source_field()
-            result = raw_bulk_create(self.admin, region_payloads(nodes, tag_id), streams, self.args.ceiling_batch)
-            self.log("raw bulk POST, %d stream(s), batches of %d: %s" % (streams, self.args.ceiling_batch, result))
-            by_streams[str(streams)] = result
+            before = self.workers.snapshot()
+            result = raw_bulk_create(self.admin, region_payloads(nodes, tag_id), streams, self.args.ceiling_batch,
+                                     fresh_connections=fresh)
+            result["worker_cpu_seconds"] = self.workers.split(before, self.workers.snapshot())
+            key = "%d%s" % (streams, " fresh" if fresh else "")
+            self.log("raw bulk POST, %s stream(s), batches of %d: %s" % (key, self.args.ceiling_batch, result))
+            by_streams[key] = result
         best = max(by_streams.values(), key=lambda r: r["regions_per_second"] or 0)
         return {"regions": len(nodes), "batch_size": self.args.ceiling_batch, "by_streams": by_streams,
                 "best_regions_per_second": best["regions_per_second"]}

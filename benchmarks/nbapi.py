@@ -8,6 +8,7 @@ with no planning, reading or checking around it)."""
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import threading
 import time
 
@@ -38,9 +39,9 @@ class NetBoxAdmin:
             session.headers.update(self._headers)
         return session
 
-    def call(self, method: str, endpoint: str, params=None, json=None, expected=(200, 201, 204)):
+    def call(self, method: str, endpoint: str, params=None, json=None, expected=(200, 201, 204), headers=None):
         url = "%s/api/%s/" % (self.url, endpoint.strip("/"))
-        response = self.session.request(method, url, params=params, json=json, timeout=self.timeout)
+        response = self.session.request(method, url, params=params, json=json, headers=headers, timeout=self.timeout)
         if response.status_code not in expected:
             # the token is in a header, never in the URL or the body: safe to show
             raise RuntimeError("%s %s: HTTP %d %s" % (method, url, response.status_code, response.text[:500]))
@@ -105,10 +106,15 @@ def region_payloads(nodes: list, tag_id: int) -> list:
     return levels
 
 
-def raw_bulk_create(admin: NetBoxAdmin, levels: list, streams: int, batch_size: int, clock=time.perf_counter) -> dict:
+def raw_bulk_create(admin: NetBoxAdmin, levels: list, streams: int, batch_size: int, fresh_connections=False,
+                    clock=time.perf_counter) -> dict:
     """POST every level in batches over `streams` threads; a level starts when its parents exist.
 
-    Returns seconds spent posting (set-up excluded), objects created and requests sent."""
+    Each thread keeps its connection alive, or with `fresh_connections` opens one per POST
+    (gunicorn keeps a kept-alive connection in the worker that accepted it: two streams may
+    share one worker for the whole run). Returns seconds spent posting (set-up excluded),
+    objects created and requests sent."""
+    headers = {"Connection": "close"} if fresh_connections else None
     ids_by_source = {}
     requests_sent = 0
     seconds = 0.0
@@ -117,10 +123,48 @@ def raw_bulk_create(admin: NetBoxAdmin, levels: list, streams: int, batch_size: 
             bodies = [dict(body, parent=ids_by_source[body["parent"]] if body["parent"] else None) for body in level]
             batches = [bodies[start:start + batch_size] for start in range(0, len(bodies), batch_size)]
             started = clock()
-            for created in pool.map(lambda batch: admin.call("POST", REGIONS, json=batch, expected=(201,)), batches):
+            posted = pool.map(lambda batch: admin.call("POST", REGIONS, json=batch, expected=(201,), headers=headers),
+                              batches)
+            for created in posted:
                 for region in created:
                     ids_by_source[region["custom_fields"][SOURCE_FIELD]] = region["id"]
             seconds += clock() - started
             requests_sent += len(batches)
     return {"seconds": round(seconds, 3), "regions": len(ids_by_source), "requests": requests_sent,
             "regions_per_second": round(len(ids_by_source) / seconds, 1) if seconds else None}
+
+
+class GunicornWorkers:
+    """CPU seconds of each worker of the local gunicorn, from /proc: how a run's load was
+    split over the workers (a worker near 100 % while the other idles means the streams
+    shared one process)."""
+
+    def __init__(self, port: int, home: str = ""):
+        home = home or os.path.join(os.path.expanduser("~"), ".cache", "geofoss-netbox")
+        self.pid_file = os.path.join(home, "run", "gunicorn-%d.pid" % port)
+
+    def _workers(self) -> list:
+        try:
+            with open(self.pid_file, encoding="ascii") as handle:
+                master = handle.read().strip()
+            with open("/proc/%s/task/%s/children" % (master, master), encoding="ascii") as handle:
+                return sorted(int(pid) for pid in handle.read().split())
+        except OSError:
+            return []
+
+    def snapshot(self) -> dict:
+        ticks = os.sysconf("SC_CLK_TCK")
+        seconds = {}
+        for pid in self._workers():
+            try:
+                with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return seconds
+
+    @staticmethod
+    def split(before: dict, after: dict) -> list:
+        """CPU seconds each worker spent between two snapshots, busiest first."""
+        return sorted((round(after[pid] - before.get(pid, 0.0), 1) for pid in after), reverse=True)

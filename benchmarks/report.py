@@ -89,9 +89,10 @@ def markdown_report(results: dict) -> str:
                   _row("step", "seconds", "summary"), _row("---", "---", "---"),
                   _row("geo_transform", _s(stage["transform_seconds"]), ""),
                   _row("first import (median)", _s(stage["first_import_median"]),
-                       "%s regions/s; runs %s; CPU %s" % (stage["first_import_regions_per_second"],
-                                                          stage["first_import_seconds"],
-                                                          _s(stage.get("first_import_cpu_seconds")))),
+                       "%s regions/s; runs %s; CPU %s; gunicorn worker CPU %s s"
+                       % (stage["first_import_regions_per_second"], stage["first_import_seconds"],
+                          _s(stage.get("first_import_cpu_seconds")),
+                          " / ".join(str(s) for s in stage.get("first_import_worker_cpu_seconds") or []) or "-")),
                   _row("no-change re-run (median)", _s(stage["rerun_median"]), stage["rerun_summary"]),
                   _row("update to the 2025-11 admin1 release (prune on)", _s(stage["update_seconds"]),
                        stage["update_summary"]),
@@ -101,8 +102,10 @@ def markdown_report(results: dict) -> str:
     ceiling = stages.get("ceiling")
     if ceiling:
         lines += ["## Raw bulk-POST ceiling, %d regions, batches of %d" % (ceiling["regions"], ceiling["batch_size"]), "",
-                  _row("streams", "seconds", "regions/s"), _row("---", "---", "---")]
-        lines += [_row(streams, _s(r["seconds"]), r["regions_per_second"]) for streams, r in ceiling["by_streams"].items()]
+                  _row("streams", "seconds", "regions/s", "gunicorn worker CPU s"), _row("---", "---", "---", "---")]
+        lines += [_row(streams, _s(r["seconds"]), r["regions_per_second"],
+                       " / ".join(str(s) for s in r.get("worker_cpu_seconds") or []) or "-")
+                  for streams, r in ceiling["by_streams"].items()]
         lines.append("")
     memory = stages.get("memory")
     if memory:

@@ -51,6 +51,14 @@ options:
     type: path
     env:
       - name: GEOFOSS_GEO_POLYGONS
+  country_polygons:
+    description:
+      - GeoJSON file of country (admin-0) polygons; default is the dataset's C(.admin0.geojson) side
+        file, if any. For coordinates, the city and division chosen must lie in the country whose
+        polygon contains the point, and that country is the last fallback.
+    type: path
+    env:
+      - name: GEOFOSS_GEO_COUNTRY_POLYGONS
   source:
     description:
       - V(dataset) searches the dataset file; V(nominatim) asks Nominatim (1 request per second,
@@ -181,7 +189,7 @@ _raw:
       description: ISO 3166-2 code of a first-level division, when the dataset has it.
       type: str
     method:
-      description: For coordinates, how the place was chosen (city, polygon, division_centre, country).
+      description: For coordinates, how the place was chosen (city, polygon, division_centre, country_polygon, country).
       type: str
     distance_km:
       description: For coordinates, the distance to the chosen place's centre, when it was chosen by distance.
@@ -210,7 +218,8 @@ class LookupModule(LookupBase):
         source = self.get_option("source")
         try:
             return run_lookup(
-                terms, dataset=self.get_option("dataset"), polygons=self.get_option("polygons"), source=source,
+                terms, dataset=self.get_option("dataset"), polygons=self.get_option("polygons"),
+                country_polygons=self.get_option("country_polygons"), source=source,
                 level=self.get_option("level"), latitude=self.get_option("latitude"),
                 longitude=self.get_option("longitude"), city_radius_km=self.get_option("city_radius_km"),
                 max_distance_km=self.get_option("max_distance_km"),

@@ -41,9 +41,14 @@ KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180.0
 HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
 BOX_SLACK_DEG = 1e-9
 DIVISION_LEVELS = ("admin1", "admin2")
-# Suffixes tried next to a dataset file for the admin1 polygons side file.
-ADMIN1_POLYGONS_SIDE_FILE = "admin1_polygons"  # the key in the dataset header's side_files
-POLYGON_SIDE_SUFFIXES = (".admin1.geojson", ".polygons.geojson", "-admin1.geojson")
+# The polygons side files: their keys in the dataset header's side_files, and the suffixes
+# tried next to a dataset file that names none.
+ADMIN1_POLYGONS_SIDE_FILE = "admin1_polygons"
+ADMIN0_POLYGONS_SIDE_FILE = "admin0_polygons"
+POLYGON_SIDE_SUFFIXES = {
+    ADMIN1_POLYGONS_SIDE_FILE: (".admin1.geojson", ".polygons.geojson", "-admin1.geojson"),
+    ADMIN0_POLYGONS_SIDE_FILE: (".admin0.geojson", "-admin0.geojson"),
+}
 
 
 class GeoIndexError(Exception):
@@ -128,11 +133,14 @@ class PointIndex:
         return any(haversine_km(lat, lon, plat, plon) <= radius_km
                    for plat, plon, item in self._candidates(lat, lon, radius_km))
 
-    def nearest(self, lat, lon, max_km=HALF_CIRCUMFERENCE_KM, start_km=50.0):
-        """(distance_km, item) of the nearest point within `max_km`, or None."""
+    def nearest(self, lat, lon, max_km=HALF_CIRCUMFERENCE_KM, start_km=50.0, accept=None):
+        """(distance_km, item) of the nearest point within `max_km` (whose item `accept`
+        takes, when given), or None."""
         radius = min(start_km, max_km)
         while True:
             found = self.within(lat, lon, radius)
+            if accept is not None:
+                found = [pair for pair in found if accept(pair[1])]
             if found:
                 return found[0]
             if radius >= max_km:
@@ -203,7 +211,7 @@ class Placement:
 class GeoIndex:
     """A dataset's nodes with the lookups and spatial indexes built on them."""
 
-    def __init__(self, nodes, polygons=None, source=None):
+    def __init__(self, nodes, polygons=None, source=None, country_polygons=None):
         self.source = source
         self.nodes = {}
         self.by_level = {}
@@ -232,6 +240,7 @@ class GeoIndex:
             if division is not None and point and division["geo_source_id"] not in divisions_with_centre:
                 self.division_centres.add(point[0], point[1], division)
         self.polygons = polygons
+        self.country_polygons = country_polygons
         self._timezones = None
         self._main_city_zones = None
 
@@ -267,18 +276,31 @@ class GeoIndex:
         Deepest first: the nearest city within `city_radius_km` in the same first-level
         division as the point; else the division whose polygon contains the point;
         else the division of the nearest division centre within `max_distance_km` (a
-        division without coordinates is represented by its cities); else the country of
-        the nearest place within `max_distance_km`.
+        division without coordinates is represented by its cities); else the country
+        whose polygon contains the point; else the country of the nearest place within
+        `max_distance_km`. Where a country polygon (admin-0) contains the point, the
+        city and the division centre must lie in that country too: a site near a border
+        stays on its own side.
         """
         division = self.containing_division(lat, lon)
+        country = self.containing_country(lat, lon) if division is None else None
+        in_country = None if country is None else (lambda node: self.country_of(node) is country)
+
+        def same_area(city):  # the point's division when a polygon gave it, else its country, if known
+            if division is not None:
+                return self.division_of(city) is division
+            return in_country is None or in_country(city)
+
         for distance, city in self.cities.within(lat, lon, city_radius_km):
-            if division is None or self.division_of(city) is division:
+            if same_area(city):
                 return Placement(city, "city", distance, self.division_of(city))
         if division is not None:
             return Placement(division, "polygon", None, division)
-        nearest = self.division_centres.nearest(lat, lon, max_km=max_distance_km)
+        nearest = self.division_centres.nearest(lat, lon, max_km=max_distance_km, accept=in_country)
         if nearest is not None:
             return Placement(nearest[1], "division_centre", nearest[0], nearest[1])
+        if country is not None:
+            return Placement(country, "country_polygon", None, None)
         nearest = self.places.nearest(lat, lon, max_km=max_distance_km)
         if nearest is not None:
             country = self.country_of(nearest[1])
@@ -287,9 +309,15 @@ class GeoIndex:
         return None
 
     def containing_division(self, lat, lon):
-        if not self.polygons:
+        return self._covering_node(self.polygons, lat, lon)
+
+    def containing_country(self, lat, lon):
+        return self._covering_node(self.country_polygons, lat, lon)
+
+    def _covering_node(self, polygons, lat, lon):
+        if not polygons:
             return None
-        for key in self.polygons.covering(lat, lon):
+        for key in polygons.covering(lat, lon):
             node = self.nodes.get(key)
             if node is not None:
                 return node
@@ -354,11 +382,12 @@ def time_zone_at(lat, lon):
     return _TIMEZONE_FINDER[0].timezone_at(lng=lon, lat=lat)
 
 
-def polygon_side_file(dataset_path):
-    """The admin1 polygons file of a dataset (its header's side_files, or found next to it), or None."""
+def polygon_side_file(dataset_path, kind=ADMIN1_POLYGONS_SIDE_FILE):
+    """A polygons side file of a dataset (`kind`: admin1_polygons or admin0_polygons), named
+    in its header's side_files or found next to it; or None."""
     base = str(dataset_path)
     try:
-        named = read_header(base).side_files.get(ADMIN1_POLYGONS_SIDE_FILE)
+        named = read_header(base).side_files.get(kind)
     except DatasetError as exc:
         raise GeoIndexError(str(exc)) from None
     if named:
@@ -371,17 +400,19 @@ def polygon_side_file(dataset_path):
         if stems[-1].endswith(ext):
             stems.append(stems[-1][: -len(ext)])
     for stem in stems:
-        for suffix in POLYGON_SIDE_SUFFIXES:
+        for suffix in POLYGON_SIDE_SUFFIXES[kind]:
             if os.path.isfile(stem + suffix):
                 return stem + suffix
     return None
 
 
-def read_polygons(path, nodes_by_id):
-    """A PolygonIndex from a GeoJSON FeatureCollection of first-level divisions.
+def read_polygons(path, nodes_by_id, level="admin1"):
+    """A PolygonIndex from a GeoJSON FeatureCollection of first-level divisions (or, with
+    level "country", of countries).
 
     A feature is matched to a dataset node by its `geo_source_id` property, else by
-    Natural Earth's `gn_id` (a GeoNames id), else by `iso_3166_2`.
+    Natural Earth's `gn_id` (a GeoNames id), else by `iso_3166_2` (a division) or
+    `country_code` / `iso_a2` (a country).
     """
     try:
         with open(path, encoding="utf-8") as handle:
@@ -393,15 +424,16 @@ def read_polygons(path, nodes_by_id):
     features = collection.get("features") if isinstance(collection, dict) else None
     if not isinstance(features, list):
         raise GeoIndexError("polygons %s: not a GeoJSON FeatureCollection" % path)
-    by_iso = {}
+    code_attribute = "country_code" if level == "country" else "iso_3166_2"
+    by_code = {}
     for node in nodes_by_id.values():
-        code = (node.get("attributes") or {}).get("iso_3166_2")
-        if code and node["level"] == "admin1":
-            by_iso[code.upper()] = node["geo_source_id"]
+        code = (node.get("attributes") or {}).get(code_attribute)
+        if code and node["level"] == level:
+            by_code[code.upper()] = node["geo_source_id"]
     keyed = []
     for number, feature in enumerate(features):
         properties = (feature or {}).get("properties") or {}
-        key = _feature_key(properties, nodes_by_id, by_iso)
+        key = _feature_key(properties, nodes_by_id, by_code, level)
         if key is None or not (feature or {}).get("geometry"):
             continue
         try:
@@ -412,49 +444,58 @@ def read_polygons(path, nodes_by_id):
     return PolygonIndex(keyed)
 
 
-def _feature_key(properties, nodes_by_id, by_iso):
+def _feature_key(properties, nodes_by_id, by_code, level):
     key = properties.get("geo_source_id")
-    if key in nodes_by_id:
+    if key in nodes_by_id and nodes_by_id[key]["level"] == level:
         return key
     gn_id = properties.get("gn_id")
-    if isinstance(gn_id, (int, float)) and gn_id > 0 and "geonames:%d" % gn_id in nodes_by_id:
+    if isinstance(gn_id, (int, float)) and gn_id > 0 and nodes_by_id.get("geonames:%d" % gn_id, {}).get("level") == level:
         return "geonames:%d" % gn_id
-    code = properties.get("iso_3166_2")
-    if isinstance(code, str):
-        return by_iso.get(code.upper())
+    for name in ("country_code", "iso_a2") if level == "country" else ("iso_3166_2",):
+        code = properties.get(name)
+        if isinstance(code, str) and code.upper() in by_code:
+            return by_code[code.upper()]
     return None
 
 
 _CACHE = {}
 
 
-def load_index(dataset_path, polygons_path=None):
+def load_index(dataset_path, polygons_path=None, country_polygons_path=None):
     """A GeoIndex for a dataset file, cached per path, size and mtime within the process.
 
-    `polygons_path` None means the side file next to the dataset, if any; "" means none.
+    `polygons_path` (first-level divisions) and `country_polygons_path` (admin-0): None
+    means the dataset's side file, if any; "" means none.
     """
     path = os.path.realpath(os.path.expanduser(str(dataset_path)))
     try:
         stat = os.stat(path)
     except OSError as exc:
         raise GeoIndexError("cannot read dataset %s: %s" % (dataset_path, exc.strerror or exc)) from None
-    if polygons_path is None:
-        polygons_path = polygon_side_file(path)
-    polygons_stat = None
-    if polygons_path:
-        polygons_path = os.path.realpath(os.path.expanduser(str(polygons_path)))
-        try:
-            polygons_stat = os.stat(polygons_path)
-        except OSError as exc:
-            raise GeoIndexError("cannot read polygons %s: %s" % (polygons_path, exc.strerror or exc)) from None
-    key = (path, stat.st_size, stat.st_mtime_ns, polygons_path,
-           polygons_stat and (polygons_stat.st_size, polygons_stat.st_mtime_ns))
+    polygons = _polygons_file(path, polygons_path, ADMIN1_POLYGONS_SIDE_FILE)
+    country_polygons = _polygons_file(path, country_polygons_path, ADMIN0_POLYGONS_SIDE_FILE)
+    key = (path, stat.st_size, stat.st_mtime_ns, polygons, country_polygons)
     if key not in _CACHE:
         index = GeoIndex(read_nodes(path), source=path)
-        if polygons_path:
-            if STRtree is None:
-                raise GeoIndexError("polygons %s need the Python library shapely" % polygons_path)
-            index.polygons = read_polygons(polygons_path, index.nodes)
+        for (polygons_file, _), attribute, level in ((polygons, "polygons", "admin1"),
+                                                     (country_polygons, "country_polygons", "country")):
+            if polygons_file:
+                if STRtree is None:
+                    raise GeoIndexError("polygons %s need the Python library shapely" % polygons_file)
+                setattr(index, attribute, read_polygons(polygons_file, index.nodes, level))
         _CACHE.clear()  # one dataset at a time is the common case; keeps memory flat
         _CACHE[key] = index
     return _CACHE[key]
+
+
+def _polygons_file(dataset_path, given, kind):
+    """(real path, (size, mtime)) of the polygons file to use, or (None, None)."""
+    chosen = polygon_side_file(dataset_path, kind) if given is None else given
+    if not chosen:
+        return None, None
+    chosen = os.path.realpath(os.path.expanduser(str(chosen)))
+    try:
+        stat = os.stat(chosen)
+    except OSError as exc:
+        raise GeoIndexError("cannot read polygons %s: %s" % (chosen, exc.strerror or exc)) from None
+    return chosen, (stat.st_size, stat.st_mtime_ns)

@@ -200,7 +200,8 @@ def nominatim_answer(place, index=None, city_radius_km=30.0, max_distance_km=500
 
 
 def run_lookup(terms, dataset=None, polygons=None, source="dataset", level=None, latitude=None, longitude=None,
-               city_radius_km=30.0, max_distance_km=500.0, searcher=None, default=None, has_default=False):
+               city_radius_km=30.0, max_distance_km=500.0, searcher=None, default=None, has_default=False,
+               country_polygons=None):
     """One answer per term (or one for latitude/longitude). A miss returns `default` when
     `has_default`, else raises NotFound; an ambiguous term always raises."""
     if source not in ("dataset", "nominatim"):
@@ -214,7 +215,7 @@ def run_lookup(terms, dataset=None, polygons=None, source="dataset", level=None,
         raise GeoLookupError("nothing to look up: give a term (a name, a code, a geonameid) or latitude/longitude")
     if source == "dataset" and not dataset:
         raise GeoLookupError("no dataset: set the option dataset or the environment variable GEOFOSS_GEO_DATASET")
-    index = load_index(dataset, polygons) if dataset else None
+    index = load_index(dataset, polygons, country_polygons) if dataset else None
     answers = []
     for term in terms or [None]:
         try:

@@ -46,7 +46,7 @@ class Plan:
     vacate: list = field(default_factory=list)  # [{"id", "name", "slug"}] temporary values
     create: list = field(default_factory=list)  # [[op, ...] per depth]; op holds parent_id or parent_source
     update: list = field(default_factory=list)  # [{"id", "geo_source_id", "depth", "changes": {f: [old, new]}}]
-    delete: list = field(default_factory=list)  # [{"id", "geo_source_id", "name", "depth", "site_count"}]
+    delete: list = field(default_factory=list)  # [{"id", "geo_source_id", "name", "depth", "site_count", "top"}]
     unchanged: int = 0
     conflicts: list = field(default_factory=list)  # texts; the sync writes nothing when there are any
     warnings: list = field(default_factory=list)
@@ -70,6 +70,13 @@ class Plan:
     def impact(self) -> dict:
         return {"regions_deleted": len(self.delete) + len(self.cascade), "managed_deleted": len(self.delete),
                 "unmanaged_deleted_with_parent": len(self.cascade), "sites_detached": self.sites_detached}
+
+    def set_site_counts(self, counts):
+        """Each deleted region's site count (its subtree's, as NetBox counts it); the top of a
+        deleted subtree counts its sites once in sites_detached."""
+        for entry in self.delete:
+            entry["site_count"] = counts.get(entry["id"], 0)
+        self.sites_detached = sum(entry["site_count"] for entry in self.delete if entry["top"])
 
     def to_dict(self) -> dict:
         return {"summary": self.summary, "impact": self.impact, "conflicts": self.conflicts,
@@ -164,6 +171,7 @@ class _Planner:
             for key in ("name", "slug"):
                 self.holders[(parent_id(region), key, region.get(key))] = rid
         self.depths = _depths(self.regions)
+        self._trees = {}  # region id -> the tree it is in
         self.final = {}  # region id -> ("id"|"source", parent, name, slug) it will have; None when deleted
         self.claimed = set()  # region ids matched to a node
 
@@ -210,6 +218,28 @@ class _Planner:
             return self.adoptable(node, ref)
         return None
 
+    def tree_of_region(self, rid) -> str:
+        """The tree region `rid` is in, named by its top region ("id:<top id>"): what NetBox
+        4.7 locks to insert, move or rename a region in it (see _schedule)."""
+        chain, current = [], rid
+        while current not in self._trees:
+            parent = parent_id(self.regions[current]) if current in self.regions else None
+            if parent is None or parent not in self.regions or len(chain) > 1000:
+                self._trees[current] = "id:%d" % current
+                break
+            chain.append(current)
+            current = parent
+        for region_id in chain:
+            self._trees[region_id] = self._trees[current]
+        return self._trees[current]
+
+    def tree_of_ref(self, ref, trees_of_new):
+        """The tree a region under parent `ref` goes into; None for a new top-level region
+        (NetBox locks nothing for it)."""
+        if ref[0] == "source":
+            return trees_of_new.get(ref[1])
+        return None if ref[1] is None else self.tree_of_region(ref[1])
+
     # planning --------------------------------------------------------------------
     def in_scope(self, rid) -> bool:
         """Prune and state=absent touch only the tree under root_region (when one is set),
@@ -230,6 +260,7 @@ class _Planner:
             return self.finish()
         self.resolved = {}  # geo_source_id -> region id, for regions that exist before the run
         depth_of = {}
+        trees_of_new = {}  # geo_source_id of a region created this run -> the tree it is in
         creates = {}
         updates = []
         seen = set()
@@ -241,19 +272,24 @@ class _Planner:
             ref = self.parent_ref(node)
             want = self.desired(node)
             rid = self.match(node, ref)
+            tree = self.tree_of_ref(ref, trees_of_new)
             if rid is None:
                 op = dict(want, geo_source_id=sid, level=node.get("level"), depth=depth,
-                          tags=[self.options.managed_tag])
+                          tags=[self.options.managed_tag], tree=tree)
                 op["parent_id" if ref[0] == "id" else "parent_source"] = ref[1]
                 creates.setdefault(depth, []).append(op)
                 self.final[("new", sid)] = (ref, want["name"], want["slug"])
+                trees_of_new[sid] = tree or "new:%s" % sid
                 continue
             self.claimed.add(rid)
             self.resolved[sid] = rid
             changes = self.changes(self.regions[rid], want, ref)
             self.final[rid] = (ref, want["name"], want["slug"])
             if changes:
-                updates.append({"id": rid, "geo_source_id": sid, "depth": depth, "changes": changes})
+                # a move locks the tree it leaves and the one it joins
+                trees = sorted({self.tree_of_region(rid), tree or "id:%d" % rid} if "parent" in changes
+                               else {self.tree_of_region(rid)})
+                updates.append({"id": rid, "geo_source_id": sid, "depth": depth, "changes": changes, "trees": trees})
             else:
                 self.plan.unchanged += 1
         stale = {rid for rid in self.managed if rid not in self.claimed and self.in_scope(rid)}
@@ -297,9 +333,9 @@ class _Planner:
         for rid in sorted(ids, key=lambda r: (-self.depths.get(r, 0), r)):
             region = self.regions[rid]
             self.plan.delete.append({"id": rid, SOURCE_FIELD: source_id(region), "name": region.get("name"),
-                                     "depth": self.depths.get(rid, 0), "site_count": region.get("site_count") or 0})
-            if parent_id(region) not in deleted:  # the top of a deleted subtree counts its sites once
-                self.plan.sites_detached += region.get("site_count") or 0
+                                     "depth": self.depths.get(rid, 0), "site_count": region.get("site_count") or 0,
+                                     "top": parent_id(region) not in deleted})
+        self.plan.set_site_counts({d["id"]: d["site_count"] for d in self.plan.delete})
         for rid, region in sorted(self.regions.items()):
             if rid in deleted or rid in self.claimed:
                 continue
@@ -329,7 +365,7 @@ class _Planner:
                     "%s needs %s %r under parent %s, held by region %d (%s)%s"
                     % (who, field_name, value, ref[1], holder, self.regions[holder].get("name"),
                        self.conflict_hint(holder)))
-        self.plan.vacate = [dict(temporary_values(rid), id=rid) for rid in sorted(vacate)]
+        self.plan.vacate = [dict(temporary_values(rid), id=rid, tree=self.tree_of_region(rid)) for rid in sorted(vacate)]
         by_id = {update["id"]: update for update in self.plan.update}
         for rid in sorted(vacate):
             update = by_id.get(rid)

@@ -341,7 +341,7 @@ def run_module(params, check_mode=False):
     token = params.get("netbox_token") or env_fallback("NETBOX_TOKEN", "NETBOX_API_TOKEN")
     warnings = [w for w in [plain_http_warning(url, "NetBox")] if w]
     try:
-        index = load_index(params["dataset"], params.get("polygons"))
+        index = load_index(params["dataset"], params.get("polygons"), params.get("country_polygons"))
         http = HttpClient(rate=params.get("rate_limit") or 0.0, retries=params.get("retries", 5),
                           connect_timeout=params.get("connect_timeout", 10.0), read_timeout=params.get("timeout", 60.0),
                           validate_certs=params.get("validate_certs", True), ca_path=params.get("ca_path"),

@@ -58,6 +58,17 @@ options:
         string disables polygons.
     type: path
     required: false
+  country_polygons:
+    description:
+      - GeoJSON FeatureCollection of country (admin-0) polygons, such as the C(.admin0.geojson) side
+        file that M(geofoss.netbox.geo_transform) writes from Natural Earth admin-0. Features are matched
+        by C(geo_source_id), else C(gn_id), else C(country_code) or C(iso_a2).
+      - Where a country polygon contains a site that no division polygon does, the city and the
+        division centre chosen must lie in that country, and the country itself is the last
+        fallback (method C(country_polygon)), so a site near a border stays on its own side.
+      - Default is the dataset's side file, if any; an empty string disables them.
+    type: path
+    required: false
   sites:
     description:
       - "A NetBox filter selecting the sites to place, as query parameters of C(/api/dcim/sites/),
@@ -246,6 +257,7 @@ def main():
             **netbox_connection_spec(),
             dataset=dict(type="path", required=True),
             polygons=dict(type="path"),
+            country_polygons=dict(type="path"),
             sites=dict(type="dict", default={}),
             managed_tag=dict(type="str", default="geo-managed"),
             assign_region=dict(type="bool", default=True),

@@ -78,7 +78,9 @@ options:
     default: 200
   concurrency:
     description:
-      - Bulk requests in flight at once (per level of the tree).
+      - Bulk requests in flight at once (per level of the tree). Two requests that write into the
+        same region tree are never in flight together, because NetBox locks a tree for each insert, move
+        or rename in it until the request commits; the other streams take other trees meanwhile.
     type: int
     default: 2
   changelog_message:

@@ -47,16 +47,20 @@ def us_dataset(tmp_path_factory):
     return dest
 
 
+def points_near_cities(index, seed, spread, count=3000):
+    """`count` points, each within `spread` degrees of a random city of the dataset."""
+    cities = index.by_level["city"]
+    rng = random.Random(seed)
+    for _ in range(count):
+        city = rng.choice(cities)["attributes"]
+        yield city["latitude"] + rng.uniform(-spread, spread), city["longitude"] + rng.uniform(-spread, spread)
+
+
 def test_cities_are_chosen_only_inside_the_containing_state(us_dataset):
     index = load_index(us_dataset)
     assert index.polygons is not None and len(index.polygons) >= 50
-    cities = index.by_level["city"]
-    rng = random.Random(6)
     decided_by_polygon = checked = 0
-    for sample in range(3000):
-        city = rng.choice(cities)["attributes"]
-        lat = city["latitude"] + rng.uniform(-0.25, 0.25)
-        lon = city["longitude"] + rng.uniform(-0.25, 0.25)
+    for lat, lon in points_near_cities(index, seed=6, spread=0.25):
         division = index.containing_division(lat, lon)
         if division is None:
             continue  # at sea or outside the generalised coastline
@@ -86,3 +90,42 @@ def test_known_points_and_the_lookup(us_dataset):
     assert desert["time_zone"] == "America/Los_Angeles"
     texas = run_lookup(["US-TX"], dataset=us_dataset)[0]
     assert texas["level"] == "admin1" and texas["name"] == "Texas"
+
+
+@pytest.fixture(scope="module")
+def border_dataset(tmp_path_factory):
+    """Five neighbours with their divisions and cities, and only Natural Earth's admin-0
+    layer: the country polygons are the only polygons."""
+    admin0 = "naturalearth/ne_50m_admin_0_countries.zip"
+    if not os.path.isfile(os.path.join(GEODATA, admin0)):
+        pytest.fail("GEOFOSS_GEODATA lacks %s" % admin0)
+    folder = tmp_path_factory.mktemp("borders")
+    src = folder / "src"
+    src.mkdir()
+    links = {name: relative for name, relative in LINKS.items() if "admin_1" not in name}
+    links["ne_50m_admin_0_countries.zip"] = admin0
+    for name, relative in links.items():
+        os.symlink(os.path.join(GEODATA, relative), src / name)
+    dest = str(folder / "borders.jsonl")
+    run_transform(src=str(src), dest=dest, countries=["BE", "DE", "FR", "LU", "NL"],
+                  levels=["country", "admin1", "city"], city_min_population=15000, city_source="cities15000",
+                  enrich="natural_earth")
+    return dest
+
+
+def test_country_polygons_keep_sites_on_their_side_of_the_border(border_dataset):
+    index = load_index(border_dataset)
+    assert index.polygons is None and index.country_polygons is not None and len(index.country_polygons) == 5
+    checked = decided_by_border = 0
+    for lat, lon in points_near_cities(index, seed=8, spread=0.3):
+        country = index.containing_country(lat, lon)
+        if country is None:
+            continue  # at sea or in a country outside the dataset
+        placement = index.locate(lat, lon, city_radius_km=30)
+        checked += 1
+        assert index.country_of(placement.node) is country, (lat, lon, placement)
+        nearest = index.cities.within(lat, lon, 30)
+        if nearest and index.country_of(nearest[0][1]) is not country:
+            decided_by_border += 1
+    assert checked > 2000
+    assert decided_by_border > 10  # near borders the nearest city is often in the neighbour

@@ -48,6 +48,7 @@ class FakeNetBox:
         self.writes = []  # (method, endpoint, body) of every write that changed data
         self.messages = []  # changelog_message of every written object
         self.requests = []  # (method, path, query) of every request
+        self.cursor_pages = True  # False: behave as a NetBox without ?start= paging
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -109,6 +110,8 @@ class FakeNetBox:
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.send_header("X-Request-ID", str(uuid.uuid4()))
+        if handler.close_connection:  # the client asked for it (bulk writes do); echoed as servers do
+            handler.send_header("Connection", "close")
         handler.end_headers()
         handler.wfile.write(data)
 
@@ -152,8 +155,19 @@ class FakeNetBox:
             params.setdefault(key, []).append(value)
         limit = int(params.pop("limit", ["50"])[0])
         fields = params.pop("fields", [None])[0]
-        if params.pop("ordering", ["id"])[0] == "-id":
+        # cursor pages (?start=, NetBox 4.7): ordered by id, no count; an older NetBox ignores
+        # start and answers in its own order (here: by name) with a count
+        start = params.pop("start", [None])[0]
+        cursor = start is not None and self.cursor_pages
+        if cursor:
+            if "ordering" in params:
+                raise Invalid(400, ["Ordering cannot be specified in conjunction with cursor-based pagination."])
+            rows = [r for r in rows if r["id"] >= int(start)]
+        ordering = params.pop("ordering", ["id" if cursor or start is None else "name"])[0]
+        if ordering == "-id":
             rows.reverse()
+        elif ordering == "name":
+            rows.sort(key=lambda r: str(r.get("name")))
         params.pop("brief", None)
         for key, values in params.items():
             if key == "id__gt":
@@ -177,7 +191,8 @@ class FakeNetBox:
         page = rows[:limit]
         if fields:
             page = [{k: r.get(k) for k in fields.split(",")} for r in page]
-        return {"count": len(rows), "next": "more" if len(rows) > limit else None, "results": page}
+        return {"count": None if cursor else len(rows), "next": "more" if len(rows) > limit else None,
+                "results": page}
 
     def write(self, endpoint, method, body):
         table = self.objects[endpoint]

@@ -62,17 +62,42 @@ def world_polygons():
     ]}
 
 
-def write_dataset(directory, nodes=None, polygons=None, name="world.jsonl", side_file=True):
-    """Write a dataset file (and its polygons side file, named in the header); return its path."""
+def border_world_nodes():
+    """The world plus Cland (CC, east of Aland, no divisions, polygon 21E-23E) with its town
+    Ctown (10N 21.3E), and Borderton (10N 20.98E), a town of Aland's East at the border."""
+    return world_nodes() + [
+        node("geonames:3", "country", "Cland", "cland", None, country_code="CC", latitude=10.0, longitude=22.0,
+             time_zone="Africa/Khartoum", population=2000, geonames_code="CC", feature_code="PCLI"),
+        node("geonames:123", "city", "Borderton", "aa-borderton", "geonames:12", country_code="AA",
+             latitude=10.0, longitude=20.98, time_zone="Africa/Ndjamena", population=900, feature_code="PPL"),
+        node("geonames:311", "city", "Ctown", "cc-ctown", "geonames:3", country_code="CC",
+             latitude=10.0, longitude=21.3, time_zone="Africa/Khartoum", population=1500, feature_code="PPLC"),
+    ]
+
+
+def country_polygons():
+    """Admin-0 polygons as Natural Earth carries them: Aland by geo_source_id, Cland by ISO_A2,
+    Bland (a wide box around 40N 40E) by country_code, and one -99 feature that matches nothing."""
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"geo_source_id": "geonames:1"}, "geometry": box(19, 9, 21, 11)},
+        {"type": "Feature", "properties": {"iso_a2": "CC"}, "geometry": box(21, 9, 23, 11)},
+        {"type": "Feature", "properties": {"country_code": "BB"}, "geometry": box(30, 30, 50, 50)},
+        {"type": "Feature", "properties": {"iso_a2": "-99"}, "geometry": box(0, 0, 1, 1)},
+    ]}
+
+
+def write_dataset(directory, nodes=None, polygons=None, name="world.jsonl", side_file=True, country_polygons=None):
+    """Write a dataset file (and its polygons side files, named in the header); return its path."""
     nodes = world_nodes() if nodes is None else nodes
     header = {"kind": "geofoss.netbox/dataset", "schema_version": 1, "generated_by": "tests",
               "levels": sorted({n["level"] for n in nodes}), "counts": {}, "provenance": [], "filters": {},
               "side_files": {}, "sha256_nodes": None}
-    if polygons is not None:
-        polygons_name = name.rsplit(".", 1)[0] + ".admin1.geojson"
-        (directory / polygons_name).write_text(json.dumps(polygons), encoding="utf-8")
-        if side_file:
-            header["side_files"] = {"admin1_polygons": polygons_name}
+    for kind, collection in (("admin1", polygons), ("admin0", country_polygons)):
+        if collection is not None:
+            polygons_name = name.rsplit(".", 1)[0] + ".%s.geojson" % kind
+            (directory / polygons_name).write_text(json.dumps(collection), encoding="utf-8")
+            if side_file:
+                header["side_files"]["%s_polygons" % kind] = polygons_name
     path = directory / name
     lines = [json.dumps(header)] + [json.dumps(n, ensure_ascii=False) for n in nodes]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -63,8 +63,27 @@ def test_iter_objects_pages_by_id_and_asks_for_fields():
         assert [r["name"] for r in rows] == ["R%d" % n for n in range(7)]
         assert set(rows[0]) == {"id", "name"}
         gets = [dict(q) for m, p, q in server.requests if p == "/api/dcim/regions/"]
-    assert [g["id__gt"] for g in gets] == ["0", "3", "6"]
-    assert gets[0]["fields"] == "id,name" and gets[0]["ordering"] == "id"
+    # cursor pages: no ordering (NetBox refuses it with start), no count to compute
+    assert [g["start"] for g in gets] == ["1", "4", "7"]
+    assert gets[0]["fields"] == "id,name" and not any("ordering" in g for g in gets)
+
+
+def test_a_netbox_without_cursor_pages_is_read_by_id_all_the_same():
+    with FakeNetBox() as server:
+        server.cursor_pages = False  # ignores start, answers by name with a count
+        for number in range(7):
+            server.add_region("R%d" % (9 - number))  # name order is the reverse of id order
+        nb = client(server)
+        rows = list(nb.iter_objects("dcim/regions", fields=("name",), page_size=3))
+        assert [r["name"] for r in rows] == ["R%d" % (9 - n) for n in range(7)]
+        gets = [dict(q) for m, p, q in server.requests if p == "/api/dcim/regions/"]
+        # one probe with start, then keyset pages by id
+        assert "start" in gets[0] and [(g.get("ordering"), g.get("id__gt")) for g in gets[1:]] == [
+            ("id", "0"), ("id", "3"), ("id", "6")]
+        assert nb.cursor_pages is False
+        server.requests.clear()
+        assert len(list(nb.iter_objects("dcim/regions", page_size=3))) == 7
+        assert not any("start" in dict(q) for m, p, q in server.requests)  # known now: not probed again
 
 
 @pytest.mark.parametrize("streams", [1, 2, 3])
@@ -75,7 +94,7 @@ def test_read_all_splits_the_id_range_and_keeps_id_order(streams):
         rows = client(server).read_all("dcim/regions", fields=("name",), page_size=4, streams=streams)
         assert [r["name"] for r in rows] == ["R%d" % n for n in range(20)]
         ranges = {(dict(q).get("id__gte"), dict(q).get("id__lte")) for m, p, q in server.requests
-                  if p == "/api/dcim/regions/" and dict(q).get("ordering") == "id"}
+                  if p == "/api/dcim/regions/" and "start" in dict(q)}
     # one id range per stream (a single unbounded one for streams=1)
     assert len(ranges) == streams
 
@@ -86,7 +105,7 @@ def test_read_all_of_few_objects_is_one_stream():
             server.add_region("R%d" % number)
         rows = client(server).read_all("dcim/regions", fields=("name",), page_size=1000, streams=2)
         assert len(rows) == 3
-        lists = [dict(q) for m, p, q in server.requests if p == "/api/dcim/regions/" and dict(q)["ordering"] == "id"]
+        lists = [dict(q) for m, p, q in server.requests if p == "/api/dcim/regions/" and "start" in dict(q)]
     assert len(lists) == 1 and "id__gte" not in lists[0]
 
 

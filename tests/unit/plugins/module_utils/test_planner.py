@@ -131,6 +131,22 @@ def test_adopted_parent_is_the_parent_of_new_children():
     assert result.creates[0]["parent_id"] == 7
 
 
+def test_every_write_names_the_tree_netbox_locks_for_it():
+    # NetBox 4.7 locks the tree (its top region) of each child insert, move and rename
+    deeper = WORLD + [node(111, "Antwerp", 11, "admin2", "be-antwerp")]
+    fresh = plan(deeper, [])
+    trees = {op["geo_source_id"]: op["tree"] for op in fresh.creates}
+    assert trees["geonames:1"] is None and trees["geonames:2"] is None  # a new top region locks nothing
+    assert trees["geonames:11"] == trees["geonames:12"] == trees["geonames:111"] == "new:geonames:1"
+    assert trees["geonames:21"] == "new:geonames:2"
+    # Flanders exists under Belgium (id 1), Antwerp is new below it; Diekirch moves to Belgium
+    regions = as_regions(WORLD)
+    moved = [dict(n, parent="geonames:1") if n["geo_source_id"] == "geonames:21" else n for n in deeper]
+    result = plan(moved, regions)
+    assert [(op["geo_source_id"], op["tree"]) for op in result.creates] == [("geonames:111", "id:1")]
+    assert [(u["id"], u["trees"]) for u in result.update] == [(5, ["id:1", "id:2"])]
+
+
 def test_sibling_name_swap_goes_through_temporary_names():
     regions = as_regions(WORLD)
     swapped = [dict(n) for n in WORLD]
@@ -138,7 +154,7 @@ def test_sibling_name_swap_goes_through_temporary_names():
     swapped[3] = dict(swapped[3], name="Flanders", slug="be-flanders")
     result = plan(swapped, regions)
     assert not result.conflicts
-    assert result.vacate == [dict(temporary_values(3), id=3), dict(temporary_values(4), id=4)]
+    assert result.vacate == [dict(temporary_values(3), id=3, tree="id:1"), dict(temporary_values(4), id=4, tree="id:1")]
     final = {u["id"]: u["changes"] for u in result.update}
     assert final[3]["name"][1] == "Wallonia" and final[4]["name"][1] == "Flanders"
     # simulate: apply vacate, then the updates, and check uniqueness at every step

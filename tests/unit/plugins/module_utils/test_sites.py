@@ -25,7 +25,15 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._sites import (
     run_module,
 )
 
-from geo_fixtures import managed_regions, node, world_nodes, world_polygons, write_dataset
+from geo_fixtures import (
+    border_world_nodes,
+    country_polygons,
+    managed_regions,
+    node,
+    world_nodes,
+    world_polygons,
+    write_dataset,
+)
 from scripted_http import ScriptedServer, Step
 
 pytest.importorskip("shapely")
@@ -90,6 +98,47 @@ def test_division_without_centre_is_represented_by_its_cities():
 def test_fallback_to_the_country_without_divisions(index):
     placement = index.locate(40.5, 40.5, city_radius_km=5)  # Bland has no divisions
     assert placement.node["name"] == "Bland" and placement.method == "country"
+
+
+@pytest.fixture
+def border_index(tmp_path):
+    """Aland's division polygons and the admin-0 polygons of Aland, Bland and Cland."""
+    return load_index(write_dataset(tmp_path, border_world_nodes(), polygons=world_polygons(),
+                                    country_polygons=country_polygons(), name="border.jsonl"))
+
+
+def test_admin0_side_file_is_loaded_and_matched_by_id_and_iso_code(border_index):
+    assert len(border_index.country_polygons) == 3  # the -99 feature matches no country
+    assert border_index.containing_country(10.0, 22.0)["name"] == "Cland"
+    assert border_index.containing_country(10.0, 19.5)["name"] == "Aland"
+    assert border_index.containing_country(0.5, 0.5) is None
+
+
+def test_a_city_across_a_country_border_is_not_chosen(tmp_path, border_index):
+    # 10N 21.02E lies in Cland: Borderton (Aland, 4 km) is nearer than Ctown (Cland, 31 km)
+    placement = border_index.locate(10.0, 21.02, city_radius_km=40)
+    assert placement.node["name"] == "Ctown" and placement.method == "city"
+    without = load_index(write_dataset(tmp_path, border_world_nodes(), polygons=world_polygons(), name="no-admin0.jsonl"))
+    assert without.locate(10.0, 21.02, city_radius_km=40).node["name"] == "Borderton"
+
+
+def test_the_containing_country_beats_a_division_centre_across_the_border(border_index):
+    # no Cland city within 5 km and Cland has no divisions: East's centre (57 km) is Aland's
+    placement = border_index.locate(10.0, 21.02, city_radius_km=5)
+    assert placement.node["name"] == "Cland" and placement.method == "country_polygon"
+
+
+def test_the_containing_country_places_a_point_far_from_every_place(border_index, index):
+    # 48N 48E: ~1,000 km from Bcity, but inside Bland's polygon
+    assert index.locate(48.0, 48.0, max_distance_km=500) is None
+    placement = border_index.locate(48.0, 48.0, max_distance_km=500)
+    assert placement.node["name"] == "Bland" and placement.method == "country_polygon"
+
+
+def test_country_polygons_can_be_turned_off(tmp_path):
+    path = write_dataset(tmp_path, border_world_nodes(), country_polygons=country_polygons())
+    assert load_index(path).country_polygons is not None
+    assert load_index(path, country_polygons_path="").country_polygons is None
 
 
 def test_point_far_from_every_place_is_not_placed(index):

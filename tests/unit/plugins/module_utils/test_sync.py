@@ -153,6 +153,23 @@ def test_release_change_updates_in_place_and_prunes_only_when_asked(dataset):
         assert pruned["summary"]["delete"] == 2 and len(server.regions) == 6
 
 
+def test_site_counts_are_read_only_for_the_regions_a_prune_deletes(dataset):
+    with FakeNetBox() as server:
+        sync(server, dataset(COUNTRIES + DIVISIONS))
+        by_source = managed(server)
+        by_source["geonames:2"]["site_count"] = 5  # Luxembourg's subtree (Diekirch's 3 included)
+        by_source["geonames:20"]["site_count"] = 3
+        by_source["geonames:1"]["site_count"] = 9  # kept: never asked for
+        server.requests.clear()
+        result = sync(server, dataset(COUNTRIES[:1] + DIVISIONS[:5], "e.jsonl"), prune=True, check_mode=True)
+        assert result["impact"]["sites_detached"] == 5  # counted once, at the top of the deleted subtree
+        asked = [dict(q) for m, p, q in server.requests if "site_count" in dict(q).get("fields", "")]
+        assert [q for q in asked if q.get("fields") != "id,site_count"] == []  # not in the whole-tree read
+        counted = {value for m, p, query in server.requests for key, value in query
+                   if key == "id" and "site_count" in dict(query).get("fields", "")}
+        assert counted == {str(by_source["geonames:2"]["id"]), str(by_source["geonames:20"]["id"])}
+
+
 def test_swapping_sibling_names_succeeds_under_netbox_uniqueness(dataset):
     with FakeNetBox() as server:
         sync(server, dataset(COUNTRIES + DIVISIONS))

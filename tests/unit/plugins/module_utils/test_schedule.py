@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tree-aware batching and the scheduler that never runs two batches of one tree at once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._schedule import batches_by_tree, run_disjoint
+
+
+def test_batches_keep_trees_together_biggest_first():
+    items = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2), (None, 1)]
+    batches = batches_by_tree(items, 2, lambda item: item[0])
+    assert batches == [[("a", 1), ("a", 2)], [("a", 3), ("b", 1)], [("b", 2), (None, 1)], [("c", 1)]]
+    assert batches_by_tree([], 5, lambda item: item) == []
+
+
+def test_batches_hold_every_item_once_and_respect_the_size():
+    items = [(tree, n) for tree in "abcdefg" for n in range(ord(tree) - 95)]
+    batches = batches_by_tree(items, 3, lambda item: item[0])
+    assert sorted(item for batch in batches for item in batch) == sorted(items)
+    assert all(1 <= len(batch) <= 3 for batch in batches)
+
+
+class Recorder:
+    """A worker that blocks until told to finish, so the test decides the order of events."""
+
+    def __init__(self):
+        self.lock = threading.Condition()
+        self.running = set()
+        self.overlaps = []
+        self.started = []
+        self.release = {}
+
+    def __call__(self, batch):
+        name, keys = batch
+        with self.lock:
+            for other, other_keys in self.running:
+                if keys & other_keys:
+                    self.overlaps.append((name, other))
+            self.running.add((name, frozenset(keys)))
+            self.started.append(name)
+            self.lock.notify_all()
+            event = self.release.setdefault(name, threading.Event())
+        assert event.wait(10), "never released"
+        with self.lock:
+            self.running.discard((name, frozenset(keys)))
+        if name == "bad":
+            raise ValueError("batch bad failed")
+        return name.upper()
+
+
+def run_in_background(batches, worker, workers):
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("outcomes", run_disjoint(
+        batches, lambda batch: batch[1], worker, workers)))
+    thread.start()
+    return thread, box
+
+
+def wait_started(recorder, count):
+    with recorder.lock:
+        assert recorder.lock.wait_for(lambda: len(recorder.started) >= count, timeout=10), recorder.started
+        return list(recorder.started)
+
+
+def test_two_batches_of_one_tree_never_overlap_and_others_go_ahead():
+    recorder = Recorder()
+    batches = [("us-1", {"us"}), ("us-2", {"us"}), ("cn-1", {"cn"}), ("free", set())]
+    for name, _ in batches:
+        recorder.release[name] = threading.Event()
+    thread, box = run_in_background(batches, recorder, 2)
+    # us-1 takes the first thread; us-2 must wait for it, so cn-1 takes the second
+    assert wait_started(recorder, 2) == ["us-1", "cn-1"]
+    recorder.release["cn-1"].set()
+    assert wait_started(recorder, 3)[2] == "free"  # us-2 still blocked: the next free batch runs
+    recorder.release["us-1"].set()
+    assert wait_started(recorder, 4)[3] == "us-2"
+    recorder.release["us-2"].set()
+    recorder.release["free"].set()
+    thread.join(10)
+    assert box["outcomes"] == ["US-1", "US-2", "CN-1", "FREE"]
+    assert recorder.overlaps == []
+
+
+def test_a_failed_batch_is_returned_and_the_rest_still_run():
+    recorder = Recorder()
+    for name in ("bad", "good"):
+        recorder.release[name] = threading.Event()
+        recorder.release[name].set()
+    outcomes = run_disjoint([("bad", {"x"}), ("good", {"x"})], lambda batch: batch[1], recorder, 2)
+    assert isinstance(outcomes[0], ValueError) and outcomes[1] == "GOOD"
+
+
+@pytest.mark.parametrize("workers", [1, 3, 8])
+def test_many_batches_many_workers_no_overlap(workers):
+    recorder = Recorder()
+    batches = [("b%d" % n, {"t%d" % (n % 3)}) for n in range(12)]
+    for name, _ in batches:
+        recorder.release[name] = threading.Event()
+        recorder.release[name].set()
+    outcomes = run_disjoint(batches, lambda batch: batch[1], recorder, workers)
+    assert outcomes == ["B%d" % n for n in range(12)]
+    assert recorder.overlaps == []
