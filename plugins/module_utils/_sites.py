@@ -282,8 +282,8 @@ def run(nb, index, site_filter=None, managed_tag="geo-managed", assign_region=Tr
         raise SitesError("concurrency must be at least 1, got %d" % concurrency)
     regions = ManagedRegions(nb.iter_objects("dcim/regions", params={"tag": managed_tag}, fields=REGION_FIELDS))
     if assign_region and not regions.by_id:
-        raise SitesError("NetBox has no region tagged %r with a %s: run netbox_geo_sync first"
-                         % (managed_tag, SOURCE_ID_FIELD))
+        raise SitesError("NetBox shows no region tagged %r with a %s: run netbox_geo_sync first (or grant the "
+                         "token view on dcim.region)" % (managed_tag, SOURCE_ID_FIELD))
     sites = list(nb.iter_objects("dcim/sites", params=filter_params(site_filter), fields=SITE_FIELDS))
     timings = {"read": clock() - started}
     warnings = []
@@ -295,6 +295,11 @@ def run(nb, index, site_filter=None, managed_tag="geo-managed", assign_region=Tr
     plan.counts["geocode_failed"] = sum(1 for site in sites if needs_geocoding(site)) - len(geocoded)
     timings["plan"] = clock() - started - timings["read"]
     if plan.updates and not check_mode:
+        missing = nb.missing_permissions({"dcim.site": ("change",)})
+        if missing:
+            raise SitesError("the NetBox token lacks: %s (an administrator must grant it, or the token has write "
+                             "disabled); %d sites would change, nothing was written"
+                             % (", ".join(missing), len(plan.updates)))
         write(nb, plan.updates, getattr(nb, "batch_size", 200), concurrency)
     timings["write"] = clock() - started - timings["read"] - timings["plan"]
     return {

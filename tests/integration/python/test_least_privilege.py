@@ -21,7 +21,7 @@ import uuid
 import pytest
 
 from reliability_kit import (  # pylint: disable=import-error  # tests/integration/python is on sys.path
-    Admin, needs_netbox, root_fixture, run_engine, sync_params, tree_nodes, write_nodes,
+    NETBOX_URL, Admin, needs_netbox, root_fixture, run_engine, sync_params, tree_nodes, write_nodes,
 )
 
 pytestmark = needs_netbox
@@ -161,3 +161,52 @@ def test_schema_is_not_written_when_the_regions_may_not_be(tmp_path, admin, root
     assert error is not None and "add dcim.region" in error, error
     assert "geo_population" not in {cf["name"] for cf in admin.all("extras/custom-fields", fields="id,name")}
     assert admin.count_below(root["id"]) == 0
+
+
+# -- netbox_geo_sites ---------------------------------------------------------------------------------
+
+SITES_EXACT = "view:dcim.region;view,change:dcim.site"
+
+
+@pytest.fixture
+def placed_tree(tmp_path, admin, root, own_tag):
+    """A synced tree (every node at 1.5N 2.5E) under its own tag, and a site there without a region."""
+    nodes = tree_nodes(countries=1, divisions=1, cities=1)
+    dataset = write_nodes(tmp_path / "sites.jsonl", nodes)
+    error = run_engine(sync_params(dataset, root["slug"], managed_tag=own_tag))[1]
+    assert error is None, error
+    name = "lp-site-%s" % uuid.uuid4().hex[:10]
+    site = admin.post("dcim/sites", {"name": name, "slug": name, "latitude": 1.5, "longitude": 2.5})
+    yield dataset, site
+    admin.session.delete("%s/api/dcim/sites/%d/" % (admin.url, site["id"]), timeout=60)
+
+
+def place(dataset, site, token, tag, check_mode=False):
+    from ansible_collections.geofoss.netbox.plugins.module_utils._sites import SitesError, run_module
+    params = {"netbox_url": NETBOX_URL, "netbox_token": token, "dataset": dataset, "sites": {"id": site["id"]},
+              "managed_tag": tag, "set_time_zone": False, "retries": 2, "timeout": 60.0}
+    try:
+        return run_module(params, check_mode=check_mode)[0], None
+    except SitesError as exc:
+        return None, str(exc)
+
+
+def test_sites_with_exactly_view_regions_and_view_change_sites(admin, placed_tree, own_tag, limited):
+    dataset, site = placed_tree
+    checked, error = place(dataset, site, limited("view:dcim.region;view:dcim.site"), own_tag, check_mode=True)
+    assert error is None, error
+    assert checked["summary"]["updated"] == 1 and admin.get("dcim/sites", id=site["id"])["results"][0]["region"] is None
+    result, error = place(dataset, site, limited(SITES_EXACT), own_tag)
+    assert error is None, error
+    region = admin.get("dcim/sites", id=site["id"])["results"][0]["region"]
+    assert result["summary"]["updated"] == 1 and region is not None
+    assert admin.get("dcim/regions", id=region["id"], tag=own_tag)["count"] == 1  # a managed region
+
+
+def test_sites_without_change_fail_before_any_write_naming_it(admin, placed_tree, own_tag, limited):
+    dataset, site = placed_tree
+    result, error = place(dataset, site, limited("view:dcim.region;view:dcim.site"), own_tag)
+    assert result is None and "change dcim.site" in error and "nothing was written" in error, error
+    assert admin.get("dcim/sites", id=site["id"])["results"][0]["region"] is None
+    result, error = place(dataset, site, limited("view:dcim.site"), own_tag)  # no view on regions
+    assert result is None and "view on dcim.region" in error, error

@@ -356,6 +356,13 @@ class FakeNetBox:
         self.patches = []
         self.reads = []
         self.request_ids = []
+        self.lacking = []  # permissions the token lacks, as missing_permissions names them
+        self.probes = []
+
+    def missing_permissions(self, wanted):
+        self.probes.append(wanted)
+        return [p for model, actions in wanted.items() for p in ("%s %s" % (a, model) for a in actions)
+                if p in self.lacking]
 
     def iter_objects(self, path, params=None, fields=None, page_size=1000):
         self.reads.append((path, params))
@@ -403,6 +410,15 @@ def test_run_reports_a_failed_write(index):
         run(Failing([site(1, 10.0, 20.06)], managed_regions()), index)
 
 
+def test_a_token_that_may_not_change_sites_fails_before_any_write(index):
+    netbox = FakeNetBox([site(n, 10.0, 20.06) for n in range(1, 4)], managed_regions())
+    assert run(netbox, index, check_mode=True)["summary"]["updated"] == 3 and netbox.probes == []  # view is enough
+    netbox.lacking = ["change dcim.site"]
+    with pytest.raises(SitesError, match=r"lacks: change dcim.site .* 3 sites would change, nothing was written"):
+        run(netbox, index)
+    assert netbox.patches == []
+
+
 def test_run_needs_managed_regions(index):
     with pytest.raises(SitesError, match="run netbox_geo_sync first"):
         run(FakeNetBox([], []), index)
@@ -443,10 +459,12 @@ def test_run_module_against_a_scripted_netbox(tmp_path):
         server.add("/api/dcim/regions/", Step(body=json.dumps(page).encode()))
         server.add("/api/dcim/sites/", Step(body=json.dumps(sites).encode()), Step(body=b"[]"))
         result, warnings = run_module(module_params(dataset, server.url(""), changelog_message="test run"))
-        patches = [r for r in server.requests if r.method == "PATCH"]
+        writes = [r for r in server.requests if r.method == "PATCH"]
         reads = [r.path for r in server.requests if r.method == "GET"]
     assert result["changed"] and result["summary"]["updated"] == 2 and result["summary"]["bad_coordinates"] == 1
-    assert len(patches) == 1  # batch_size 2: one PATCH of both sites
+    # first the permission probe (an empty bulk PATCH writes nothing), then one PATCH of both sites (batch_size 2)
+    assert [json.loads(r.body) == [] for r in writes] == [True, False]
+    patches = writes[1:]
     assert json.loads(patches[0].body) == [
         {"id": 1, "region": 1121, "time_zone": "Africa/Ndjamena", "changelog_message": "test run"},
         {"id": 2, "region": 1011, "time_zone": "Etc/GMT-1", "changelog_message": "test run"}]
