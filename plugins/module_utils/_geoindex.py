@@ -477,8 +477,8 @@ def load_index(dataset_path, polygons_path=None, country_polygons_path=None):
     key = (path, stat.st_size, stat.st_mtime_ns, polygons, country_polygons)
     if key not in _CACHE:
         index = GeoIndex(read_nodes(path), source=path)
-        for (polygons_file, _), attribute, level in ((polygons, "polygons", "admin1"),
-                                                     (country_polygons, "country_polygons", "country")):
+        kinds = ((polygons, "polygons", "admin1"), (country_polygons, "country_polygons", "country"))
+        for (polygons_file, _stat), attribute, level in kinds:
             if polygons_file:
                 if STRtree is None:
                     raise GeoIndexError("polygons %s need the Python library shapely" % polygons_file)

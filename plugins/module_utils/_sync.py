@@ -218,8 +218,8 @@ class Sync:
 
     def read_managed_ids(self, tag) -> set:
         try:
-            return {region["id"] for region in self.nb.iter_objects(REGIONS, params={"tag": tag}, fields=("id",),
-                                                                     page_size=1000)}
+            tagged = self.nb.iter_objects(REGIONS, params={"tag": tag}, fields=("id",), page_size=1000)
+            return {region["id"] for region in tagged}
         except NetBoxError as exc:
             if exc.status != 400:  # 400: the tag does not exist yet, so nothing is managed
                 raise
@@ -326,14 +326,9 @@ class Sync:
         stop once they are done if one failed for good."""
         if not batches:
             return
-        errors = []
         outcomes = run_disjoint(batches, keys_of, worker, int(self.params.get("concurrency") or 2))
-        for outcome in outcomes:
-            if isinstance(outcome, Exception):
-                errors.append(outcome)
-            else:
-                with self._lock:
-                    self.applied[phase] += outcome
+        errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+        self.applied[phase] += sum(outcome for outcome in outcomes if not isinstance(outcome, Exception))
         if errors:
             self.fail("%s failed and the run stopped (re-run to complete it): %s"
                       % (phase, self.clean(getattr(errors[0], "message", str(errors[0])))))

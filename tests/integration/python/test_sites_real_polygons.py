@@ -51,7 +51,7 @@ def points_near_cities(index, seed, spread, count=3000):
     """`count` points, each within `spread` degrees of a random city of the dataset."""
     cities = index.by_level["city"]
     rng = random.Random(seed)
-    for _ in range(count):
+    for _number in range(count):
         city = rng.choice(cities)["attributes"]
         yield city["latitude"] + rng.uniform(-spread, spread), city["longitude"] + rng.uniform(-spread, spread)
 

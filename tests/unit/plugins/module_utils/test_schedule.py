@@ -71,7 +71,7 @@ def wait_started(recorder, count):
 def test_two_batches_of_one_tree_never_overlap_and_others_go_ahead():
     recorder = Recorder()
     batches = [("us-1", {"us"}), ("us-2", {"us"}), ("cn-1", {"cn"}), ("free", set())]
-    for name, _ in batches:
+    for name, _keys in batches:
         recorder.release[name] = threading.Event()
     thread, box = run_in_background(batches, recorder, 2)
     # us-1 takes the first thread; us-2 must wait for it, so cn-1 takes the second
@@ -100,7 +100,7 @@ def test_a_failed_batch_is_returned_and_the_rest_still_run():
 def test_many_batches_many_workers_no_overlap(workers):
     recorder = Recorder()
     batches = [("b%d" % n, {"t%d" % (n % 3)}) for n in range(12)]
-    for name, _ in batches:
+    for name, _keys in batches:
         recorder.release[name] = threading.Event()
         recorder.release[name].set()
     outcomes = run_disjoint(batches, lambda batch: batch[1], recorder, workers)
