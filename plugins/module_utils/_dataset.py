@@ -257,24 +257,25 @@ def node_sort_key(node: dict) -> tuple:
     return (LEVEL_INDEX.get(node.get("level"), len(LEVELS)), str(country_code or ""), str(node.get("geo_source_id")))
 
 
-def _open_text(path: str):
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="\n")
-    return open(path, "r", encoding="utf-8", newline="\n")
-
-
 def _lines(path: str):
+    """(line number, bytes) of each line: decoded one by one (_decode), so bad UTF-8 is
+    reported with its line."""
     try:
-        with _open_text(path) as handle:
+        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as handle:
             for number, line in enumerate(handle, 1):
                 yield number, line
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError) as exc:
         raise DatasetError("%s: cannot read dataset: %s" % (path, exc)) from exc
 
 
-def _decode(path: str, number: int, line: str):
+def _decode(path: str, number: int, line: bytes):
     try:
-        return json.loads(line)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError("%s:%d: not UTF-8 (byte 0x%02x at byte %d of the line)"
+                           % (path, number, line[exc.start], exc.start + 1)) from None
+    try:
+        return json.loads(text)
     except ValueError as exc:
         raise DatasetError("%s:%d: not JSON: %s" % (path, number, exc)) from exc
 

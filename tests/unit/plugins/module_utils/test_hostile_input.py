@@ -381,7 +381,7 @@ def good_dataset(tmp_path, name="world.jsonl"):
 
 
 @pytest.mark.parametrize("damage, expected", [
-    (lambda data: data.replace(b'"Bland"', b'"Bl\xffnd"'), "cannot read dataset"),
+    (lambda data: data.replace(b'"Bland"', b'"Bl\xffnd"'), ":3: not UTF-8 (byte 0xff at byte"),
     (lambda data: data + b"{not json\n", ":4: not JSON"),
     (lambda data: data.replace(b'"Bland"', b'"Bl\\u0000nd"'), ":3: invalid node"),
     (lambda data: data.replace(b'"latitude":1.0', b'"latitude":1e999', 1), ":2: invalid node"),
