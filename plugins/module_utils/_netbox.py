@@ -181,8 +181,7 @@ class NetBoxClient:
     def read_all(self, endpoint, params=None, fields=None, page_size=1000, streams=2) -> list:
         """Every object of `endpoint` as a list, read `streams` id ranges at a time: a read
         waits on NetBox, and gunicorn answers pages in parallel. The ranges split the ids up
-        to the highest one; each is keyset-paginated like iter_objects, and the result keeps
-        id order."""
+        to the highest one; each is paginated like iter_objects, and the result keeps id order."""
         query = dict(params or {})
         streams = max(1, int(streams))
         if streams > 1:
