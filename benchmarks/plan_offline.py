@@ -25,8 +25,8 @@ for folder in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep):
     if folder and folder not in sys.path:
         sys.path.insert(0, folder)
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import iter_node_dicts  # noqa: E402
-from ansible_collections.geofoss.netbox.plugins.module_utils._planner import PlanOptions, plan  # noqa: E402
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import iter_node_dicts  # noqa: E402
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import PlanOptions, plan  # noqa: E402
 
 # what the planner reads from a node when attribute custom fields are off
 PLANNED_KEYS = ("geo_source_id", "level", "name", "slug", "parent", "description")

@@ -69,9 +69,9 @@ def main():
     work = tempfile.mkdtemp(prefix="geo-sites-bench.")
     collections = collection_tree(work)
     sys.path.insert(0, collections)
-    from ansible_collections.geofoss.netbox.plugins.module_utils._geoindex import load_index
+    from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import load_index
     from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
-    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import NetBoxClient, chunks
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, chunks
 
     geodata = os.environ["GEOFOSS_GEODATA"]
     for name in GEONAMES_FILES:

@@ -202,10 +202,10 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._geoindex import GeoIndexError
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndexError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
-from ansible_collections.geofoss.netbox.plugins.module_utils._lookup import GeoLookupError, run_lookup
-from ansible_collections.geofoss.netbox.plugins.module_utils._nominatim import NominatimError, NominatimSearch
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.lookup import GeoLookupError, run_lookup
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimError, NominatimSearch
 
 # One searcher per Nominatim configuration and process, so its 1 request/s spacing holds across calls.
 _SEARCHERS = {}

@@ -330,7 +330,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._fetch import FetchError, needs_http, run_fetch
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch import FetchError, needs_http, run_fetch
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 
 

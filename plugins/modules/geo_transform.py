@@ -232,8 +232,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import PYDANTIC_IMPORT_ERROR
-from ansible_collections.geofoss.netbox.plugins.module_utils._transform import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import (
     DEFAULT_EXCLUDED_FEATURE_CODES, DEFAULT_LEVELS, DatasetError, SourceError, TransformError, run_transform,
 )
 

@@ -246,9 +246,9 @@ timings:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import PYDANTIC_IMPORT_ERROR
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.geofoss.netbox.plugins.module_utils._sites import SitesError, run_module
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import SitesError, run_module
 
 
 def main():

@@ -198,7 +198,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import net
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 
 try:
-    from ansible_collections.geofoss.netbox.plugins.module_utils._sync import SyncError, run_sync
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import SyncError, run_sync
 except ImportError:
     SYNC_IMPORT_ERROR = traceback.format_exc()
 else:

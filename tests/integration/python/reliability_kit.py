@@ -36,8 +36,8 @@ needs_netbox = pytest.mark.skipif(not (NETBOX_URL and NETBOX_TOKEN), reason="NET
 
 def collection_root() -> str:
     """The folder holding ansible_collections/ (the temp tree scripts/test builds)."""
-    from ansible_collections.geofoss.netbox.plugins.module_utils import _sync
-    return os.path.abspath(os.path.join(os.path.dirname(_sync.__file__), *[os.pardir] * 5))
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import sync as _sync
+    return os.path.abspath(os.path.join(os.path.dirname(_sync.__file__), *[os.pardir] * 6))
 
 
 # -- datasets ---------------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def tree_nodes(countries=6, divisions=8, cities=3, base=None):
 
 
 def write_nodes(path, nodes) -> str:
-    from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import DatasetHeader, write_dataset
+    from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetHeader, write_dataset
     levels = sorted({n["level"] for n in nodes}, key=("continent", "country", "admin1", "admin2", "city").index)
     write_dataset(str(path), DatasetHeader(levels=levels, provenance=[], filters={}), nodes)
     return str(path)
@@ -214,7 +214,7 @@ def quick_sleep(seconds):
 def run_engine(params, check_mode=False, diff=False, **engine_options):
     """(result, error): the engine's result dict, or the SyncError's result with its message.
     `engine_options` go to the Sync (e.g. load_nodes)."""
-    from ansible_collections.geofoss.netbox.plugins.module_utils._sync import SyncError, run_sync
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import SyncError, run_sync
     try:
         return run_sync(params, check_mode=check_mode, diff=diff, sleep=quick_sleep, **engine_options), None
     except SyncError as exc:
@@ -223,7 +223,7 @@ def run_engine(params, check_mode=False, diff=False, **engine_options):
 
 ENGINE_SCRIPT = """
 import json, sys
-from ansible_collections.geofoss.netbox.plugins.module_utils._sync import SyncError, run_sync
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import SyncError, run_sync
 params = json.loads(sys.stdin.read())
 try:
     result = run_sync(params)

@@ -19,7 +19,7 @@ import zipfile
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _bundled
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import bundled as _bundled
 
 GEODATA = os.environ.get("GEOFOSS_GEODATA", "")
 GEONAMES = os.path.join(GEODATA, "geonames")
@@ -42,7 +42,7 @@ socket.create_connection = refuse
 socket.getaddrinfo = refuse
 socket.gethostbyname = refuse
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _bundled
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import bundled as _bundled
 
 started = time.monotonic()
 files = _bundled.write_bundled_files(sys.argv[1], list(_bundled.BUNDLED_DATASETS))

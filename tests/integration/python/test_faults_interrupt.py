@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sync import _load_nodes as load_nodes
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import _load_nodes as load_nodes
 from reliability_kit import (  # pylint: disable=import-error  # tests/integration/python is on sys.path
     admin_fixture, needs_netbox, root_fixture, run_engine, start_engine_process, sync_params, tree_nodes, write_nodes,
 )

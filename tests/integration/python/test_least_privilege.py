@@ -182,7 +182,7 @@ def placed_tree(tmp_path, admin, root, own_tag):
 
 
 def place(dataset, site, token, tag, check_mode=False):
-    from ansible_collections.geofoss.netbox.plugins.module_utils._sites import SitesError, run_module
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import SitesError, run_module
     params = {"netbox_url": NETBOX_URL, "netbox_token": token, "dataset": dataset, "sites": {"id": site["id"]},
               "managed_tag": tag, "set_time_zone": False, "retries": 2, "timeout": 60.0}
     try:

@@ -84,7 +84,7 @@ def test_results_diffs_and_plan_files_hold_no_token(tmp_path, root, dataset):
 
 
 def test_a_wrong_token_is_named_as_the_problem_never_shown(dataset, root):
-    from ansible_collections.geofoss.netbox.plugins.module_utils._sync import SyncError, run_sync
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import SyncError, run_sync
     for wrong in ("nbt_%s.%s" % (secrets.token_hex(6), secrets.token_hex(20)), secrets.token_hex(20)):
         with pytest.raises(SyncError) as caught:
             run_sync(sync_params(dataset, root["slug"], token=wrong, retries=0))
@@ -121,7 +121,7 @@ def test_tls_certificates_are_verified_by_default(tmp_path, admin, root, dataset
         params = dict(sync_params(dataset, root["slug"], url=proxy.url, retries=0))
         del params["validate_certs"]  # the default
         params.pop("ca_path")
-        from ansible_collections.geofoss.netbox.plugins.module_utils._sync import Sync
+        from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import Sync
         assert Sync(params).http.session.verify is True
         result, error = run_engine(params)
         assert error is not None and "certificate" in error.lower(), error

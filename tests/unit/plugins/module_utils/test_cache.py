@@ -14,8 +14,8 @@ import zlib
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _cache
-from ansible_collections.geofoss.netbox.plugins.module_utils._cache import MANIFEST_NAME, Cache, CacheError
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import cache as _cache
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import MANIFEST_NAME, Cache, CacheError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
 
 from scripted_http import ScriptedServer, Step

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
     ATTRIBUTE_KEYS, DATASET_KIND, LEVELS, SCHEMA_VERSION, CityNode, DatasetError, DatasetHeader, Node,
     iter_node_dicts, node_problem, parse_node, read_dataset, read_header, write_dataset,
 )

@@ -12,8 +12,8 @@ import zipfile
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _fetch
-from ansible_collections.geofoss.netbox.plugins.module_utils._fetch import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import fetch as _fetch
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch import (
     FetchError,
     checksums_for,
     geonames_file,

@@ -21,16 +21,16 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402  pylint: disable=wrong-import-position
 from hypothesis import strategies as st  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _geonames as geonames  # noqa: E402
-from ansible_collections.geofoss.netbox.plugins.module_utils import _natural_earth as natural_earth  # noqa: E402
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import geonames  # noqa: E402
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import natural_earth  # noqa: E402
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import (  # noqa: E402
     redact, strip_text_credentials, strip_url_credentials,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import (  # noqa: E402
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (  # noqa: E402
     DatasetError, DatasetHeader, iter_node_dicts, read_dataset, write_dataset,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import parse_retry_after  # noqa: E402
-from ansible_collections.geofoss.netbox.plugins.module_utils._slug import (  # noqa: E402
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (  # noqa: E402
     SLUG_MAX, clean_name, is_valid_slug, make_slug, name_problem, slugify, unique_names_and_slugs,
 )
 

@@ -10,8 +10,8 @@ import os
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _geoindex
-from ansible_collections.geofoss.netbox.plugins.module_utils._geoindex import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo import index as _geoindex
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import (
     GeoIndex,
     GeoIndexError,
     PointIndex,

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._geonames import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import (
     MAX_LINE_BYTES, AdminCode, Country, Place, RowError, SourceError, parse_admin_codes, parse_country_info,
     parse_geonames_table, parse_iso3166_2,
 )

@@ -20,12 +20,12 @@ import zipfile
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _geonames as geonames
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import geonames
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
     DatasetError, DatasetHeader, iter_node_dicts, read_dataset, write_dataset,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._geonames import RowError, SourceError
-from ansible_collections.geofoss.netbox.plugins.module_utils._transform import TransformError, run_transform
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import RowError, SourceError
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import TransformError, run_transform
 
 ADMIN1_OK = "DE.02\tBavaria\tBavaria\t2951839\n"
 COUNTRY_DE = ["DE", "DEU", "276", "GM", "Germany", "Berlin", "357021", "82927922", "EU", ".de", "EUR", "Euro",
@@ -227,7 +227,7 @@ def test_zip_with_ambiguous_members_is_refused(tmp_path):
     {"name": {"nested": "object"}, "iso_a2": ["DE"], "gn_a1_code": 5},
 ])
 def test_natural_earth_odd_property_values_are_ignored_not_fatal(tmp_path, properties):
-    from ansible_collections.geofoss.netbox.plugins.module_utils import _natural_earth as natural_earth
+    from ansible_collections.geofoss.netbox.plugins.module_utils._sources import natural_earth
     path = tmp_path / "ne_50m_admin_1_states_provinces.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": properties, "geometry": None}]}), encoding="utf-8")
@@ -237,7 +237,7 @@ def test_natural_earth_odd_property_values_are_ignored_not_fatal(tmp_path, prope
 
 
 def test_natural_earth_zip_bomb_is_refused(tmp_path):
-    from ansible_collections.geofoss.netbox.plugins.module_utils import _natural_earth as natural_earth
+    from ansible_collections.geofoss.netbox.plugins.module_utils._sources import natural_earth
     path = tmp_path / "ne_50m_admin_1_states_provinces.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("ne_50m_admin_1_states_provinces.shp", b"\0" * (64 * 1024 * 1024))
@@ -445,7 +445,7 @@ def hostile_zips(folder):
 
 @pytest.mark.parametrize("kind", ["traversal", "absolute", "link", "ratio"])
 def test_cache_refuses_hostile_archives(tmp_path, kind):
-    from ansible_collections.geofoss.netbox.plugins.module_utils._cache import zip_problem
+    from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import zip_problem
     path, words = hostile_zips(tmp_path)[kind]
     problem = zip_problem(str(path))
     assert problem is not None, "%s accepted" % path.name
@@ -469,7 +469,7 @@ def test_parser_refuses_hostile_archives(tmp_path, kind):
 
 def test_real_archives_pass_the_archive_checks():
     """The caps leave room for the real downloads (ratios up to ~25 in these files)."""
-    from ansible_collections.geofoss.netbox.plugins.module_utils._cache import zip_problem
+    from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import zip_problem
     folder = os.environ.get("GEOFOSS_GEODATA")
     if not folder or not os.path.isdir(folder):
         pytest.skip("GEOFOSS_GEODATA not set")

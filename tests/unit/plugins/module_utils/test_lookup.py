@@ -8,16 +8,16 @@ import json
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _geoindex
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo import index as _geoindex
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
-from ansible_collections.geofoss.netbox.plugins.module_utils._lookup import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.lookup import (
     GeoLookupError,
     NotFound,
     name_key,
     parse_term,
     run_lookup,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._nominatim import NominatimSearch
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimSearch
 
 from geo_fixtures import node, world_nodes, world_polygons, write_dataset
 from scripted_http import ScriptedServer, Step
@@ -28,7 +28,7 @@ pytest.importorskip("shapely")
 @pytest.fixture(autouse=True)
 def fixed_time_zone(monkeypatch):
     monkeypatch.setattr(_geoindex, "time_zone_at", lambda lat, lon: "Etc/GMT-1")
-    from ansible_collections.geofoss.netbox.plugins.module_utils import _lookup
+    from ansible_collections.geofoss.netbox.plugins.module_utils._geo import lookup as _lookup
     monkeypatch.setattr(_lookup, "time_zone_at", lambda lat, lon: "Etc/GMT-1")
 
 

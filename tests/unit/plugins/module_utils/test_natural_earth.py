@@ -13,8 +13,8 @@ import zipfile
 import pytest
 import shapefile
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._geonames import SourceError
-from ansible_collections.geofoss.netbox.plugins.module_utils._natural_earth import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import SourceError
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.natural_earth import (
     read_admin0, read_admin1, write_polygons,
 )
 

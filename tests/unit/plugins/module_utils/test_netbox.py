@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import (
     NetBoxClient, NetBoxError, api_url, auth_header, chunks,
 )
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _nominatim
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import nominatim as _nominatim
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import USER_AGENT
 

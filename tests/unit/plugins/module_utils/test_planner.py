@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._planner import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import (
     PlanOptions, attribute_values, plan, temporary_values,
 )
 

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._schedule import batches_by_tree, run_disjoint
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule import batches_by_tree, run_disjoint
 
 
 def test_batches_keep_trees_together_biggest_first():

@@ -10,11 +10,11 @@ import os
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _geoindex
-from ansible_collections.geofoss.netbox.plugins.module_utils._geoindex import GeoIndex, load_index
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo import index as _geoindex
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndex, load_index
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
-from ansible_collections.geofoss.netbox.plugins.module_utils._nominatim import NominatimSearch
-from ansible_collections.geofoss.netbox.plugins.module_utils._sites import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimSearch
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import (
     ManagedRegions,
     SitesError,
     coordinate_problem,

@@ -10,7 +10,7 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._slug import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, clean_description, clean_name, description_problem, format_population,
     is_valid_slug, make_slug, name_problem, slugify, unique_names_and_slugs,
 )

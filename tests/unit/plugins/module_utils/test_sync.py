@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import DatasetHeader, write_dataset
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetHeader, write_dataset
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
-from ansible_collections.geofoss.netbox.plugins.module_utils._sync import SyncError, run_sync
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import SyncError, run_sync
 
 from fake_netbox import FakeNetBox
 

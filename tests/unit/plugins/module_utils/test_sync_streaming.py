@@ -11,9 +11,9 @@ import types
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import DatasetHeader, write_dataset
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetHeader, write_dataset
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
-from ansible_collections.geofoss.netbox.plugins.module_utils._sync import PLANNED_KEYS, SyncError, _load_nodes, run_sync
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import PLANNED_KEYS, SyncError, _load_nodes, run_sync
 
 from fake_netbox import FakeNetBox
 

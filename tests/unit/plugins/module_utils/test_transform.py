@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import iter_node_dicts, read_dataset
-from ansible_collections.geofoss.netbox.plugins.module_utils._transform import TransformError, run_transform
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import iter_node_dicts, read_dataset
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import TransformError, run_transform
 
 LONG_NAME = "Very " * 30 + "Long Town"
 

@@ -92,7 +92,7 @@ def test_validate_certs_false_and_ca_path_beat_a_bundle_in_the_environment(https
     ("http://[::1]:8000", False),
 ])
 def test_the_sync_warns_about_plain_http_to_a_remote_host(url, warned):
-    from ansible_collections.geofoss.netbox.plugins.module_utils._sync import Sync
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import Sync
     sync = Sync({"netbox_url": url, "netbox_token": "nbt_abc.def", "dataset": "x"})
     found = [w for w in sync.warnings if "plain http" in w]
     assert bool(found) == warned, sync.warnings

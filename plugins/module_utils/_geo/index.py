@@ -17,7 +17,7 @@ import math
 import os
 import traceback
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import DatasetError, iter_node_dicts, read_header
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetError, iter_node_dicts, read_header
 
 try:
     from shapely import STRtree, points as shapely_points

@@ -16,10 +16,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import env_fallback, plain_http_warning, redact
-from ansible_collections.geofoss.netbox.plugins.module_utils._geoindex import GeoIndexError, load_index
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndexError, load_index
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import NetBoxClient, NetBoxError, chunks
-from ansible_collections.geofoss.netbox.plugins.module_utils._nominatim import NominatimError, NominatimSearch
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError, chunks
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimError, NominatimSearch
 
 # The site fields read from NetBox, and the ones this engine may write.
 SITE_FIELDS = ("id", "name", "slug", "region", "time_zone", "latitude", "longitude", "physical_address")

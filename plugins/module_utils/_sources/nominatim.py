@@ -22,7 +22,7 @@ import os
 import time
 from urllib.parse import urlencode, urlsplit
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._cache import atomic_write_bytes
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import atomic_write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, TokenBucket
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import USER_AGENT
 

@@ -20,12 +20,12 @@ import traceback
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._cache import Cache, CacheError, sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError, sha256_file
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, strip_url_credentials
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
 
 try:
-    from ansible_collections.geofoss.netbox.plugins.module_utils import _bundled
+    from ansible_collections.geofoss.netbox.plugins.module_utils._sources import bundled as _bundled
 except ImportError:
     _bundled = None
     BUNDLED_IMPORT_ERROR = traceback.format_exc()
@@ -33,7 +33,7 @@ else:
     BUNDLED_IMPORT_ERROR = None
 
 try:
-    from ansible_collections.geofoss.netbox.plugins.module_utils import _nominatim
+    from ansible_collections.geofoss.netbox.plugins.module_utils._sources import nominatim as _nominatim
 except ImportError:
     _nominatim = None
     NOMINATIM_IMPORT_ERROR = traceback.format_exc()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._geoindex import load_index, node_point, time_zone_at
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import load_index, node_point, time_zone_at
 
 ANSWER_KEYS = ("name", "slug", "geo_source_id", "level", "country_code", "parent_slug", "latitude", "longitude",
                "time_zone", "population", "iso_3166_2")

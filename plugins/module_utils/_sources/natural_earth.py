@@ -23,7 +23,7 @@ import zipfile
 import zlib
 from typing import NamedTuple
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._geonames import SourceError, archive_problem
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import SourceError, archive_problem
 
 try:
     import shapefile  # pyshp

@@ -18,11 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, redact
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import AmbiguousWriteError, HttpClient, HttpError
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import NetBoxClient, NetBoxError, chunks
-from ansible_collections.geofoss.netbox.plugins.module_utils._planner import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError, chunks
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import (
     ATTRIBUTE_FIELDS, SOURCE_FIELD, PlanOptions, plan as make_plan, source_id,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._schedule import batches_by_tree, run_disjoint
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule import batches_by_tree, run_disjoint
 
 REGIONS = "dcim/regions"
 # no "tags": NetBox serialises them six times slower than the rest (5.4 s vs 0.8 s per 1,000
@@ -514,7 +514,7 @@ def _load_nodes(path, keep_attributes=False):
 
     A missing path fails at once; a bad node fails when the stream reaches it, with file and
     line, which is still before any region is written (the plan reads every node first)."""
-    from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import DatasetError, iter_node_dicts
+    from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetError, iter_node_dicts
     if not path:
         raise SyncError("dataset is required when state is present")
     keys = PLANNED_KEYS + ("attributes",) * bool(keep_attributes)

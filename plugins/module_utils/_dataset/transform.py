@@ -18,13 +18,13 @@ import os
 import re
 import tempfile
 
-from ansible_collections.geofoss.netbox.plugins.module_utils import _geonames as geonames
-from ansible_collections.geofoss.netbox.plugins.module_utils import _natural_earth as natural_earth
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import geonames
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import natural_earth
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
     ATTRIBUTE_KEYS, LEVEL_INDEX, LEVELS, DatasetError, DatasetHeader, parse_node, write_dataset,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._geonames import CONTINENTS, RowError, SourceError
-from ansible_collections.geofoss.netbox.plugins.module_utils._slug import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import CONTINENTS, RowError, SourceError
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     clean_description, clean_name, format_population, make_slug, slug_candidates, slugify, unique_names_and_slugs,
 )
 

@@ -26,7 +26,7 @@ import os
 import tempfile
 import traceback
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._cache import sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import sha256_file
 
 from importlib.metadata import PackageNotFoundError, version as _package_version
 

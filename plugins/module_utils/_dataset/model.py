@@ -19,7 +19,7 @@ import re
 import tempfile
 import traceback
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._slug import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, SLUG_RE, description_problem, name_problem,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import COLLECTION_NAME, COLLECTION_VERSION
