@@ -45,10 +45,13 @@ DIVISION_LEVELS = ("admin1", "admin2")
 # tried next to a dataset file that names none.
 ADMIN1_POLYGONS_SIDE_FILE = "admin1_polygons"
 ADMIN0_POLYGONS_SIDE_FILE = "admin0_polygons"
+OWN_POLYGONS_SIDE_FILE = "custom_polygons"  # a team's own places (geo_transform's own_places)
 POLYGON_SIDE_SUFFIXES = {
     ADMIN1_POLYGONS_SIDE_FILE: (".admin1.geojson", ".polygons.geojson", "-admin1.geojson"),
     ADMIN0_POLYGONS_SIDE_FILE: (".admin0.geojson", "-admin0.geojson"),
+    OWN_POLYGONS_SIDE_FILE: (".custom.geojson",),
 }
+OWN_LEVEL = "custom"
 
 
 class GeoIndexError(Exception):
@@ -200,7 +203,7 @@ class Placement:
 
     def __init__(self, node, method, distance_km=None, division=None):
         self.node = node
-        self.method = method  # city | polygon | division_centre | country
+        self.method = method  # own_polygon | own_place | city | polygon | division_centre | country_polygon | country
         self.distance_km = distance_km
         self.division = division
 
@@ -211,7 +214,7 @@ class Placement:
 class GeoIndex:
     """A dataset's nodes with the lookups and spatial indexes built on them."""
 
-    def __init__(self, nodes, polygons=None, source=None, country_polygons=None):
+    def __init__(self, nodes, polygons=None, source=None, country_polygons=None, own_polygons=None):
         self.source = source
         self.nodes = {}
         self.by_level = {}
@@ -222,6 +225,7 @@ class GeoIndex:
         self.cities = PointIndex(cell_deg=0.5)
         self.division_centres = PointIndex(cell_deg=2.0)
         self.places = PointIndex(cell_deg=2.0)
+        self.own_places = PointIndex(cell_deg=0.5)
         divisions_with_centre = set()
         for node in nodes:
             point = node_point(node)
@@ -229,6 +233,8 @@ class GeoIndex:
                 continue
             if node["level"] == "city":
                 self.cities.add(point[0], point[1], node)
+            elif node["level"] == OWN_LEVEL:
+                self.own_places.add(point[0], point[1], node)
             elif node["level"] == "admin1":
                 self.division_centres.add(point[0], point[1], node)
                 divisions_with_centre.add(node["geo_source_id"])
@@ -241,6 +247,7 @@ class GeoIndex:
                 self.division_centres.add(point[0], point[1], division)
         self.polygons = polygons
         self.country_polygons = country_polygons
+        self.own_polygons = own_polygons
         self._timezones = None
         self._main_city_zones = None
 
@@ -273,7 +280,9 @@ class GeoIndex:
     def locate(self, lat, lon, city_radius_km=30.0, max_distance_km=500.0):
         """The deepest dataset node for a point, or None when it is far from everything.
 
-        Deepest first: the nearest city within `city_radius_km` in the same first-level
+        A team's own places come first: the one whose polygon contains the point, else the
+        nearest one with coordinates within `city_radius_km`. Then, deepest first: the
+        nearest city within `city_radius_km` in the same first-level
         division as the point; else the division whose polygon contains the point;
         else the division of the nearest division centre within `max_distance_km` (a
         division without coordinates is represented by its cities); else the country
@@ -282,6 +291,11 @@ class GeoIndex:
         city and the division centre must lie in that country too: a site near a border
         stays on its own side.
         """
+        own = self._covering_node(self.own_polygons, lat, lon)
+        if own is not None:
+            return Placement(own, "own_polygon", None, self.division_of(own))
+        for distance, own in self.own_places.within(lat, lon, city_radius_km):
+            return Placement(own, "own_place", distance, self.division_of(own))
         division = self.containing_division(lat, lon)
         country = self.containing_country(lat, lon) if division is None else None
         in_country = None if country is None else (lambda node: self.country_of(node) is country)
@@ -383,7 +397,8 @@ def time_zone_at(lat, lon):
 
 
 def polygon_side_file(dataset_path, kind=ADMIN1_POLYGONS_SIDE_FILE):
-    """A polygons side file of a dataset (`kind`: admin1_polygons or admin0_polygons), named
+    """A polygons side file of a dataset (`kind`: admin1_polygons, admin0_polygons or
+    custom_polygons), named
     in its header's side_files or found next to it; or None."""
     base = str(dataset_path)
     try:
@@ -408,7 +423,7 @@ def polygon_side_file(dataset_path, kind=ADMIN1_POLYGONS_SIDE_FILE):
 
 def read_polygons(path, nodes_by_id, level="admin1"):
     """A PolygonIndex from a GeoJSON FeatureCollection of first-level divisions (or, with
-    level "country", of countries).
+    level "country", of countries; with level "custom", of a team's own places).
 
     A feature is matched to a dataset node by its `geo_source_id` property, else by
     Natural Earth's `gn_id` (a GeoNames id), else by `iso_3166_2` (a division) or
@@ -474,10 +489,12 @@ def load_index(dataset_path, polygons_path=None, country_polygons_path=None):
         raise GeoIndexError("cannot read dataset %s: %s" % (dataset_path, exc.strerror or exc)) from None
     polygons = _polygons_file(path, polygons_path, ADMIN1_POLYGONS_SIDE_FILE)
     country_polygons = _polygons_file(path, country_polygons_path, ADMIN0_POLYGONS_SIDE_FILE)
-    key = (path, stat.st_size, stat.st_mtime_ns, polygons, country_polygons)
+    own_polygons = _polygons_file(path, None, OWN_POLYGONS_SIDE_FILE)
+    key = (path, stat.st_size, stat.st_mtime_ns, polygons, country_polygons, own_polygons)
     if key not in _CACHE:
         index = GeoIndex(read_nodes(path), source=path)
-        kinds = ((polygons, "polygons", "admin1"), (country_polygons, "country_polygons", "country"))
+        kinds = ((polygons, "polygons", "admin1"), (country_polygons, "country_polygons", "country"),
+                 (own_polygons, "own_polygons", OWN_LEVEL))
         for (polygons_file, _stat), attribute, level in kinds:
             if polygons_file:
                 if STRtree is None:
