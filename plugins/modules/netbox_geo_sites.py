@@ -13,7 +13,11 @@ description:
   - Reads the NetBox sites matching O(sites) and, from each site's coordinates, chooses the
     deepest region that the sync manages (M(geofoss.netbox.netbox_geo_sync)) and the site's
     time zone, then writes the changes as bulk PATCHes. A re-run changes nothing.
-  - "Region choice, deepest first: the nearest city of the dataset within O(city_radius_km)
+  - "A team's own places (M(geofoss.netbox.geo_transform)'s O(geofoss.netbox.geo_transform#module:own_places))
+    come first: the one whose GeoJSON polygon contains the site (the dataset's C(.custom.geojson)
+    side file; method C(own_polygon)), else the nearest one with coordinates within
+    O(city_radius_km) (method C(own_place))."
+  - "Then the region choice, deepest first: the nearest city of the dataset within O(city_radius_km)
     that lies in the same first-level division as the site; else the first-level division
     whose polygon contains the site (the dataset's admin1 polygons side file, or O(polygons));
     else the nearest first-level division centre; else the country."
