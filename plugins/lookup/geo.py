@@ -203,7 +203,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndexError
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, http_client_from
 from ansible_collections.geofoss.netbox.plugins.module_utils._geo.lookup import GeoLookupError, run_lookup
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimError, NominatimSearch
 
@@ -236,6 +236,6 @@ class LookupModule(LookupBase):
             "nominatim_url", "nominatim_user_agent", "nominatim_email", "nominatim_cache_dir", "nominatim_cache_ttl"))
         if settings not in _SEARCHERS:
             url, user_agent, email, cache_dir, cache_ttl = settings
-            _SEARCHERS[settings] = NominatimSearch(HttpClient(user_agent=user_agent), url, user_agent=user_agent,
+            _SEARCHERS[settings] = NominatimSearch(http_client_from({"user_agent": user_agent}), url, user_agent=user_agent,
                                                    email=email, cache_dir=cache_dir, cache_ttl=cache_ttl)
         return _SEARCHERS[settings]

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError, sha256_file
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, strip_url_credentials
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, http_client_from
 
 try:
     from ansible_collections.geofoss.netbox.plugins.module_utils._sources import bundled as _bundled
@@ -213,16 +213,7 @@ def checksums_for(checksums, targets) -> dict:
 
 # the run --------------------------------------------------------------------------------
 def _http_client(params, rate=None):
-    return HttpClient(
-        rate=float(params.get("rate_limit") or 0) if rate is None else rate,
-        burst=1,
-        retries=int(params.get("retries", 5)),
-        connect_timeout=float(params.get("connect_timeout") or 10),
-        read_timeout=float(params.get("timeout") or 60),
-        user_agent=params.get("user_agent") or None,
-        validate_certs=params.get("validate_certs", True),
-        ca_path=params.get("ca_path"),
-    )
+    return http_client_from(params, **({} if rate is None else {"rate": rate}))
 
 
 RESULT_KEYS = ("dataset", "file", "path", "url", "sha256", "size", "etag", "last_modified", "fetched", "changed",
