@@ -29,13 +29,14 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._common import (
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import USER_AGENT
 
+# Without requests the module imports (sanity's import test); HttpClient() then refuses to start
+# and modules report REQUESTS_IMPORT_ERROR through missing_required_lib.
+REQUESTS_IMPORT_ERROR: str | None
 try:
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 except ImportError:
-    requests = None
-    HTTPAdapter = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 else:
     REQUESTS_IMPORT_ERROR = None
@@ -183,7 +184,7 @@ class HttpClient:
                  headers: Mapping[str, str] | None = None, clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
                  random: Callable[[], float] = _random.random, wall_clock: Clock = time.time,
                  pool_size: int = 10) -> None:
-        if requests is None:
+        if REQUESTS_IMPORT_ERROR is not None:
             raise RuntimeError("the Python library requests is required: %s" % REQUESTS_IMPORT_ERROR)
         if retries < 0:
             raise ValueError("retries must be >= 0, got %r" % (retries,))

@@ -13,6 +13,9 @@ description:
   - Reads the NetBox sites matching O(sites) and, from each site's coordinates, chooses the
     deepest region that the sync manages (M(geofoss.netbox.netbox_geo_sync)) and the site's
     time zone, then writes the changes as bulk PATCHes. A re-run changes nothing.
+  - Nothing is written before the options, the dataset, NetBox's version and the token's permission
+    to change sites have been checked. A PATCH whose outcome is unknown is read back, and sent again
+    only if it did not land, at most O(retries) + 1 times in all.
   - "Region choice, deepest first: the nearest city of the dataset within O(city_radius_km)
     that lies in the same first-level division as the site; else the first-level division
     whose polygon contains the site (the dataset's admin1 polygons side file, or O(polygons));
@@ -247,8 +250,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import SitesError, run_module
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import MANAGED_TAG
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import run_module
 
 
 def main():
@@ -259,7 +264,7 @@ def main():
             polygons=dict(type="path"),
             country_polygons=dict(type="path"),
             sites=dict(type="dict", default={}),
-            managed_tag=dict(type="str", default="geo-managed"),
+            managed_tag=dict(type="str", default=MANAGED_TAG),
             assign_region=dict(type="bool", default=True),
             set_time_zone=dict(type="bool", default=True),
             overwrite=dict(type="bool", default=False),
@@ -281,17 +286,11 @@ def main():
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
     try:
-        result, warnings = run_module(module.params, check_mode=module.check_mode)
-    except SitesError as exc:
-        module.fail_json(msg=str(exc))
-    for warning in warnings:
+        result = run_module(module.params, check_mode=module.check_mode, diff=module._diff)
+    except GeoFossError as exc:
+        exc.fail(module)
+    for warning in result.pop("warnings", []):
         module.warn(warning)
-    diff_items = result.pop("diff_items")
-    if module._diff:
-        result["diff"] = {
-            "before": {name: before for name, before, after in diff_items},
-            "after": {name: after for name, before, after in diff_items},
-        }
     module.exit_json(**result)
 
 
