@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 SOURCE_FIELD = "geo_source_id"
 MANAGED_TAG = "geo-managed"  # the default managed_tag
@@ -315,7 +315,7 @@ def _depths(regions_by_id: Mapping[int, Region]) -> dict[int, int]:
 # what a region (an existing one by id, a new one by ("new", geo_source_id)) will be at the
 # end of the run: its parent, name and slug; None when it is deleted
 Target = tuple[ParentRef, str, str]
-TargetKey = int | tuple[str, str]
+TargetKey = Union[int, tuple[str, str]]
 
 
 class _Planner:

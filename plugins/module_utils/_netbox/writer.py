@@ -20,12 +20,12 @@ connection reset or cut)
 after NetBox committed)
 425, 429 (refused before any work)         no           yes, after Retry-After
 500 naming a deterministic exception       no           no (NetBox rolled back)
-(InvalidMove, IntegrityError, ...)
+(InvalidMove, ...)
 500 otherwise (a database hiccup:          yes          what did not land, once
 OperationalError; a proxy's own 500)                    per batch
-400 on a create or a delete                yes, once    what another writer did not
-                                                        already create / delete; if
-                                                        it did nothing, no
+400 on a create or a delete; 500           yes, once    what another writer did not
+IntegrityError on a create (a unique                    already create / delete; if
+constraint: two runs raced)                             it did nothing, no
 400 on an update, 401, 403, 404, other     no           no
 =========================================  ===========  ==========================
 
@@ -89,7 +89,11 @@ def rule_for(error: HttpError, method: str) -> Rule:
         return Rule.RESEND
     if status == 500:
         exception = netbox_exception(error)
-        return Rule.RECHECK_ONCE if exception is None or exception in TRANSIENT_EXCEPTIONS else Rule.FAIL
+        if exception is None or exception in TRANSIENT_EXCEPTIONS:
+            return Rule.RECHECK_ONCE
+        # two runs creating the same regions at the same instant: the loser's insert hits the
+        # unique constraint inside the database, NetBox's own checks having passed
+        return Rule.REFUSED if exception == "IntegrityError" and method == "POST" else Rule.FAIL
     if status in MAY_HAVE_LANDED:
         return Rule.RECHECK
     if status == 400 and method in ("POST", "DELETE"):

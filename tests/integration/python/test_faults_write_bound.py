@@ -59,8 +59,8 @@ def test_a_batch_that_never_gets_through_is_sent_retries_plus_one_times(admin, r
     assert error is not None and "update failed and the run stopped" in error, error
     assert len(patches) == 1 + retries + 1, [(r.fault, r.forwarded) for r in patches]
     assert result["applied"]["update"] == 0
-    descriptions = {r["name"]: r["description"] for r in admin.all("dcim/regions", ancestor_id=root["id"],
-                                                                    fields="id,name,description") if r["id"] != root["id"]}
+    regions = admin.all("dcim/regions", ancestor_id=root["id"], fields="id,name,description")
+    descriptions = {r["name"]: r["description"] for r in regions if r["id"] != root["id"]}
     assert descriptions == {n["name"]: n["description"] for n in nodes}  # nothing landed
 
 

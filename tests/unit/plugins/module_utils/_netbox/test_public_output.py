@@ -51,8 +51,9 @@ def after():
     by_id["geonames:20"].update(parent="geonames:1", slug="be-diekirch")
     by_id["geonames:13"].update(parent="geonames:30", level="admin1")
     del by_id["geonames:14"]
-    nodes = list(by_id.values()) + [node(30, "Newland", "NL"), node(33, "Adoptia", "AD"),
-                                     node(31, "Newtown", "NL", parent=30), node(32, "Betown", "BE", parent=1)]
+    added = [node(30, "Newland", "NL"), node(33, "Adoptia", "AD"), node(31, "Newtown", "NL", parent=30),
+             node(32, "Betown", "BE", parent=1)]
+    nodes = list(by_id.values()) + added
     order = ("country", "admin1")
     return sorted(nodes, key=lambda n: (order.index(n["level"]), n["attributes"]["country_code"], n["geo_source_id"]))
 
@@ -103,7 +104,7 @@ def netbox(tmp_path):
     with FakeNetBox() as server:
         run_sync(params(server, write(tmp_path / "before.jsonl", BEFORE), prune=False, adopt=False,
                         attribute_fields=False), http=http)
-        be4 = next(r for r in server.regions.values() if r["custom_fields"].get("geo_source_id") == "geonames:14")
+        be4 = [r for r in server.regions.values() if r["custom_fields"].get("geo_source_id") == "geonames:14"][0]
         be4["site_count"] = 4
         server.add_region("Under Be4", "under-be4", parent=be4["id"])
         server.add_region("Adoptia", "adoptia", tags=("team",))
