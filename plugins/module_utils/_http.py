@@ -19,7 +19,7 @@ import random as _random
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import (
@@ -388,18 +388,23 @@ class HttpClient:
         self.close()
 
 
+def below_minimum(params: Mapping[str, Any], names: Iterable[str], least: float, strict: bool = False,
+                  unit: str = "") -> list[str]:
+    """"<option> must be at least <least>, got <value>" (with `strict`: "more than") for each
+    option of `names` that is set and out of range."""
+    problems = []
+    for name in names:
+        value = params.get(name)
+        if value is not None and (value <= least if strict else value < least):
+            problems.append("%s must be %s %s%s, got %s" % (name, "more than" if strict else "at least", least, unit,
+                                                             value))
+    return problems
+
+
 def http_option_problems(params: Mapping[str, Any]) -> list[str]:
     """What is wrong with the http_client options on their own (checked before any request)."""
-    problems = []
-    for name in ("retries", "rate_limit"):
-        value = params.get(name)
-        if value is not None and value < 0:
-            problems.append("%s must be at least 0, got %s" % (name, value))
-    for name in ("timeout", "connect_timeout"):
-        value = params.get(name)
-        if value is not None and value <= 0:
-            problems.append("%s must be more than 0 seconds, got %s" % (name, value))
-    return problems
+    return (below_minimum(params, ("retries", "rate_limit"), 0)
+            + below_minimum(params, ("timeout", "connect_timeout"), 0, strict=True, unit=" seconds"))
 
 
 def http_client_from(params: Mapping[str, Any], **overrides: Any) -> HttpClient:

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, redact
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndexError, load_index
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import http_client_from, http_option_problems
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
+    below_minimum, http_client_from, http_option_problems,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, chunks
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.diff import DifferenceTracker
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import MANAGED_TAG, SOURCE_FIELD
@@ -295,12 +297,9 @@ def _best_answer(answers: Iterable[Mapping[str, Any]] | None) -> dict[str, Any] 
 
 
 def option_problems(city_radius_km: float, max_distance_km: float, concurrency: int) -> list[str]:
-    problems = []
-    if city_radius_km < 0 or max_distance_km <= 0:
-        problems.append("city_radius_km must be >= 0 and max_distance_km > 0")
-    if concurrency < 1:
-        problems.append("concurrency must be at least 1, got %d" % concurrency)
-    return problems
+    options = {"city_radius_km": city_radius_km, "max_distance_km": max_distance_km, "concurrency": concurrency}
+    return (below_minimum(options, ("city_radius_km",), 0) + below_minimum(options, ("max_distance_km",), 0, strict=True)
+            + below_minimum(options, ("concurrency",), 1))
 
 
 def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, managed_tag: str = MANAGED_TAG,

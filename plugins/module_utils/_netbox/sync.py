@@ -30,7 +30,7 @@ from typing import Any, NoReturn, TypeVar
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, redact
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
-    HttpClient, http_client_from, http_option_problems,
+    HttpClient, below_minimum, http_client_from, http_option_problems,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError, chunks
@@ -73,15 +73,8 @@ def option_problems(params: Mapping[str, Any]) -> list[str]:
     problems = []
     if (params.get("state") or "present") == "present" and not params.get("dataset"):
         problems.append("dataset is required when state is present")
-    for name in ("batch_size", "concurrency"):
-        value = params.get(name)
-        if value is not None and value < 1:
-            problems.append("%s must be at least 1, got %d" % (name, value))
-    for name in ("diff_limit", "max_deletes"):
-        value = params.get(name)
-        if value is not None and value < 0:
-            problems.append("%s must be at least 0, got %s" % (name, value))
-    return problems + http_option_problems(params)
+    return (problems + below_minimum(params, ("batch_size", "concurrency"), 1)
+            + below_minimum(params, ("diff_limit", "max_deletes"), 0) + http_option_problems(params))
 
 
 def write_json_atomic(path, data):

@@ -162,7 +162,7 @@ def refused_sites(admin, params) -> str:
 
 
 @pytest.mark.parametrize("options, cause", [
-    ({"city_radius_km": -1.0}, "city_radius_km must be >= 0"),
+    ({"city_radius_km": -1.0}, "city_radius_km must be at least 0, got -1.0"),
     ({"concurrency": 0}, "concurrency must be at least 1"),
     ({"timeout": 0.0}, "timeout must be more than 0 seconds"),
 ])
