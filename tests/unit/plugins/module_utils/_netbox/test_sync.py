@@ -295,3 +295,17 @@ def test_a_batch_that_never_lands_is_sent_retries_plus_one_times_and_the_run_sto
     assert sent == 3  # retries + 1; before issue 14, (retries + 1) ** 2 = 9
     assert "update failed and the run stopped" in caught.value.message
     assert caught.value.result["applied"]["update"] == 0
+
+
+def test_a_create_whose_parent_is_unknown_fails_without_sending_or_retrying(dataset):
+    # before issue 14 this error, raised inside the send loop without a status, was taken for a lost answer
+    from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import Create, ParentRef
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import Sync
+    with FakeNetBox() as server:
+        engine = Sync(params(server, dataset(COUNTRIES)), http=HttpClient(retries=3, sleep=lambda s: None))
+        orphan = Create(geo_source_id="geonames:99", name="X", slug="x", description="", custom_fields={},
+                        level="admin1", depth=1, parent=ParentRef(source="geonames:98"), tags=("geo-managed",), tree=None)
+        with pytest.raises(GeoFossError, match="parent geonames:98 of geonames:99 was not created"):
+            engine.create_batch([orphan])
+        assert server.requests == [] and engine.http.counters["retries"] == 0
