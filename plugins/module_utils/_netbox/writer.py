@@ -46,8 +46,9 @@ from typing import Any
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import AmbiguousWriteError, HttpError
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, chunks
 
-# answered after NetBox may have committed (a gateway timing out, a proxy giving up)
-MAY_HAVE_LANDED = frozenset({408, 500, 502, 503, 504})
+# answered after NetBox may have committed (a gateway timing out, a proxy giving up); a 500
+# has rules of its own
+MAY_HAVE_LANDED = frozenset({408, 502, 503, 504})
 # refused before any work was done
 REFUSED_BEFORE_WORK = frozenset({425, 429})
 # the exceptions behind a NetBox 500 that may heal (deadlock, serialisation failure, lost
