@@ -396,8 +396,8 @@ def below_minimum(params: Mapping[str, Any], names: Iterable[str], least: float,
     for name in names:
         value = params.get(name)
         if value is not None and (value <= least if strict else value < least):
-            problems.append("%s must be %s %s%s, got %s" % (name, "more than" if strict else "at least", least, unit,
-                                                             value))
+            relation = "more than" if strict else "at least"
+            problems.append("%s must be %s %s%s, got %s" % (name, relation, least, unit, value))
     return problems
 
 
