@@ -101,6 +101,16 @@ options:
     description: How many invalid rows the error message and RV(errors) list.
     type: int
     default: 20
+  mode:
+    description:
+      - The permissions of the files this module writes (O(dest), its polygons side files and
+        O(reject_file)), as for M(ansible.builtin.copy) - an octal number such as V(0644) (with
+        its leading zero, or quoted as V('0644')) or a symbolic mode such as V(u=rw,g=r,o=)
+        (applied to V(0644)).
+      - An unchanged file keeps its content and mtime but gets this mode; a mode that has to
+        be set counts as a change.
+      - Default V(0644) whatever the umask.
+    type: raw
 notes:
   - Check mode reads and validates everything, computes the sha256 and C(changed), and writes nothing.
   - GeoNames data is CC BY 4.0 (attribution required); Natural Earth is public domain.
@@ -255,6 +265,7 @@ def main():
             on_invalid=dict(type="str", default="fail", choices=["fail", "skip"]),
             reject_file=dict(type="path"),
             max_errors_listed=dict(type="int", default=20),
+            mode=dict(type="raw"),
         ),
         supports_check_mode=True,
     )

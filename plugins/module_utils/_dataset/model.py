@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import re
 import tempfile
 import traceback
@@ -22,6 +21,7 @@ import traceback
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, SLUG_RE, description_problem, name_problem,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, WriteResult, atomic_write
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import COLLECTION_NAME, COLLECTION_VERSION
 
 try:
@@ -372,26 +372,23 @@ class _Tree:
         return None
 
 
-def _file_sha256(path: str) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except FileNotFoundError:
-        return None
-    return digest.hexdigest()
+def write_dataset(path: str, header: DatasetHeader, nodes, presorted: bool = False, dry_run: bool = False,
+                  mode: int = DEFAULT_FILE_MODE) -> str:
+    """write_dataset_file, returning only the sha256 of the file's bytes."""
+    return write_dataset_file(path, header, nodes, presorted=presorted, dry_run=dry_run, mode=mode).sha256
 
 
-def write_dataset(path: str, header: DatasetHeader, nodes, presorted: bool = False, dry_run: bool = False) -> str:
-    """Write the dataset atomically and return the sha256 of the file's bytes.
+def write_dataset_file(path: str, header: DatasetHeader, nodes, presorted: bool = False, dry_run: bool = False,
+                       mode: int = DEFAULT_FILE_MODE) -> WriteResult:
+    """Write the dataset atomically (_io) with the permission bits ``mode``; returns the
+    file's sha256, size and whether it changed.
 
     ``nodes``: Node objects or node dicts. Sorted here unless ``presorted`` (then the order
     is only checked: a generator stays a stream). Every node is checked (node_problem) and
     the tree rules enforced; any problem raises DatasetError and leaves ``path`` untouched.
     ``header.counts`` and ``header.sha256_nodes`` are filled in from the nodes.
     When the file in place already has the same bytes, it is not rewritten (mtime kept).
-    ``dry_run``: compute and return the sha256 only, write nothing at ``path``.
+    ``dry_run``: write nothing at ``path``; the result tells what writing would do.
     """
     if not presorted:
         nodes = sorted((n if isinstance(n, dict) else n.to_dict() for n in nodes), key=node_sort_key)
@@ -424,58 +421,22 @@ def write_dataset(path: str, header: DatasetHeader, nodes, presorted: bool = Fal
             "sha256_nodes": nodes_digest.hexdigest(),
         })
         header_line = (_dumps(header.model_dump(exclude_none=True)) + "\n").encode("utf-8")
-        return _publish(path, header_line, body, dry_run)
+        return _publish(path, header_line, body, dry_run, mode)
 
 
-class _HashingWriter(io.RawIOBase):
-    def __init__(self, target):
-        self.target = target
-        self.digest = hashlib.sha256()
-
-    def writable(self):
-        return True
-
-    def write(self, data):
-        self.digest.update(data)
-        if self.target is not None:
-            self.target.write(data)
-        return len(data)
-
-
-def _publish(path: str, header_line: bytes, body, dry_run: bool) -> str:
-    directory = os.path.dirname(os.path.abspath(path))
-    handle = None
-    temp_path = None
+def _publish(path: str, header_line: bytes, body, dry_run: bool, mode: int) -> WriteResult:
+    """The header line, then the spooled node lines, through the atomic write (gzip for .gz)."""
     try:
-        if not dry_run:
-            handle = tempfile.NamedTemporaryFile(dir=directory, prefix=".%s." % os.path.basename(path),
-                                                 suffix=".tmp", delete=False)
-            temp_path = handle.name
-        hashing = _HashingWriter(handle)
-        # mtime=0 and no file name inside: the same nodes give the same .gz bytes
-        sink = gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0, compresslevel=6) if path.endswith(".gz") else hashing
-        sink.write(header_line)
-        body.seek(0)
-        for block in iter(lambda: body.read(1 << 20), b""):
-            sink.write(block)
-        if sink is not hashing:
-            sink.close()
-        sha256 = hashing.digest.hexdigest()
-        if handle is not None:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            if _file_sha256(path) == sha256:
-                os.unlink(temp_path)
-            else:
-                os.chmod(temp_path, 0o644)
-                os.replace(temp_path, path)
-            temp_path = None
-        return sha256
+        with atomic_write(path, mode=mode, dry_run=dry_run) as out:
+            # mtime=0 and no file name inside: the same nodes give the same .gz bytes
+            sink = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) \
+                if path.endswith(".gz") else out
+            sink.write(header_line)
+            body.seek(0)
+            for block in iter(lambda: body.read(1 << 20), b""):
+                sink.write(block)
+            if sink is not out:
+                sink.close()
     except OSError as exc:
         raise DatasetError("%s: cannot write dataset: %s" % (path, exc)) from exc
-    finally:
-        if handle is not None and not handle.closed:
-            handle.close()
-        if temp_path is not None and os.path.exists(temp_path):
-            os.unlink(temp_path)
+    return out.result

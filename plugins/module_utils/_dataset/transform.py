@@ -12,17 +12,16 @@ unique NetBox-safe names and slugs; enrich from Natural Earth; write the dataset
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import tempfile
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import geonames
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import natural_earth
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
-    ATTRIBUTE_KEYS, LEVEL_INDEX, LEVELS, DatasetError, DatasetHeader, parse_node, write_dataset,
+    ATTRIBUTE_KEYS, LEVEL_INDEX, LEVELS, DatasetError, DatasetHeader, parse_node, write_dataset_file,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import AtomicFile, file_mode, sha256_file
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import CONTINENTS, RowError, SourceError
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     clean_description, clean_name, format_population, make_slug, slug_candidates, slugify, unique_names_and_slugs,
@@ -73,14 +72,6 @@ class _Entry:
 
 def _source_id(geonameid):
     return "geonames:%d" % geonameid
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class SourceFiles:
@@ -143,34 +134,28 @@ class SourceFiles:
 class _Problems:
     """Row errors: counted, the first ones listed, all of them in the reject file when skipping."""
 
-    def __init__(self, on_invalid, reject_file, max_listed):
+    def __init__(self, on_invalid, reject_file, max_listed, mode):
         self.on_invalid = on_invalid
         self.max_listed = max_listed
         self.listed = []
         self.total = 0
         self.reject_file = reject_file
-        self._rejects = None
-        if on_invalid == "skip" and reject_file:
-            directory = os.path.dirname(os.path.abspath(reject_file))
-            self._rejects = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, delete=False,
-                                                        prefix=".%s." % os.path.basename(reject_file), suffix=".tmp")
+        self._rejects = AtomicFile(reject_file, mode=mode) if on_invalid == "skip" and reject_file else None
 
     def add(self, error):
         self.total += 1
         if len(self.listed) < self.max_listed:
             self.listed.append(error.as_dict())
         if self._rejects is not None:
-            self._rejects.write(json.dumps(error.as_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+            self._rejects.write((json.dumps(error.as_dict(), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
 
     def finish(self, commit):
-        """Fail when failing is asked for; publish or discard the reject file."""
+        """Publish or discard the reject file."""
         if self._rejects is not None:
-            self._rejects.close()
             if commit:
-                os.chmod(self._rejects.name, 0o644)
-                os.replace(self._rejects.name, self.reject_file)
+                self._rejects.commit()
             else:
-                os.unlink(self._rejects.name)
+                self._rejects.discard()
             self._rejects = None
 
     def raise_if_failing(self):
@@ -203,7 +188,7 @@ class Transform:
     def __init__(self, src, dest, countries=(), levels=DEFAULT_LEVELS, city_min_population=15000,
                  city_source=None, feature_codes=(), exclude_feature_codes=DEFAULT_EXCLUDED_FEATURE_CODES,
                  keep_capitals=False, enrich="auto", on_invalid="fail", reject_file=None, max_errors_listed=20,
-                 check_mode=False):
+                 check_mode=False, mode=None):
         unknown = [level for level in levels if level not in LEVEL_INDEX]
         if unknown:
             raise TransformError("levels: unknown level(s) %s; choose from %s" % (", ".join(unknown), ", ".join(LEVELS)))
@@ -218,6 +203,10 @@ class Transform:
             raise TransformError("on_invalid: %r is not one of fail, skip" % on_invalid)
         if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
             raise TransformError("dest folder %s does not exist" % os.path.dirname(os.path.abspath(dest)))
+        try:
+            self.mode = file_mode(mode)
+        except ValueError as exc:
+            raise TransformError(str(exc)) from None
         self.dest = dest
         self.countries = sorted({c.upper() for c in countries})
         self.levels = sorted(set(levels), key=LEVEL_INDEX.get)
@@ -231,7 +220,8 @@ class Transform:
         if enrich == "natural_earth" and not self.files.ne_admin1 and not self.files.ne_admin0:
             raise TransformError("enrich=natural_earth but %s holds no ne_*_admin_1_states_provinces or "
                                  "ne_*_admin_0_countries .zip/.geojson" % src)
-        self.problems = _Problems(on_invalid, None if check_mode else reject_file, max(0, int(max_errors_listed)))
+        self.problems = _Problems(on_invalid, None if check_mode else reject_file, max(0, int(max_errors_listed)),
+                                  self.mode)
         self.orphans = _Orphans()
         self.warnings = []
         self.used_files = []       # (path, source) for provenance
@@ -596,7 +586,7 @@ class Transform:
         entries = []
         for path, source in sorted(set(self.used_files)):
             name = os.path.basename(path)
-            sha256 = _sha256(path)
+            sha256 = sha256_file(path)
             item = manifest.get(name, {})
             if item.get("sha256") and item["sha256"] != sha256:
                 self.warnings.append("%s changed since geo_fetch recorded it in manifest.json" % name)
@@ -641,14 +631,15 @@ class Transform:
                      "exclude_feature_codes": sorted(self.exclude_feature_codes),
                      "keep_capitals": self.keep_capitals, "enrich": self.enrich,
                      "rejected_rows": self.problems.total})
-        previous = _sha256(self.dest) if os.path.isfile(self.dest) else None
-        sha256 = write_dataset(self.dest, header, self.node_dicts(), presorted=True, dry_run=self.check_mode)
-        changed = sha256 != previous
+        written = write_dataset_file(self.dest, header, self.node_dicts(), presorted=True, dry_run=self.check_mode,
+                                     mode=self.mode)
+        sha256, changed = written.sha256, written.changed
         polygon_files = {}
         for kind, suffix in (("admin1", ADMIN1_POLYGONS_SUFFIX), ("admin0", ADMIN0_POLYGONS_SUFFIX)):
             if polygons[kind]:
                 path = self.dest + suffix
-                changed |= natural_earth.write_polygons(path, polygons[kind], dry_run=self.check_mode)["changed"]
+                changed |= natural_earth.write_polygons(path, polygons[kind], dry_run=self.check_mode,
+                                                        mode=self.mode)["changed"]
                 polygon_files[kind] = path
         self.problems.finish(commit=True)
         counts, counts_by_country = {}, {}

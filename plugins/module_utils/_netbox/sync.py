@@ -9,8 +9,6 @@ with concurrent batches, re-reading after ambiguous failures so nothing is dupli
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 import uuid
@@ -52,18 +50,9 @@ def default_changelog_message(run_id, message=None) -> str:
 
 
 def write_json_atomic(path, data):
-    """Write JSON to `path` through a temporary file in the same folder, then rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".plan-", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1, sort_keys=True, ensure_ascii=False)
-            out.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write JSON to `path` through the collection's one atomic write (_io)."""
+    from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
+    write_bytes(path, (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 class Sync:

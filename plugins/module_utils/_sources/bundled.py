@@ -21,12 +21,10 @@ timestamps: the same package versions always give byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 import traceback
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, atomic_write
 
 from importlib.metadata import PackageNotFoundError, version as _package_version
 
@@ -271,37 +269,18 @@ def _country_info_lines(versions):
 
 
 # writing ------------------------------------------------------------------------------
-def write_atomically(dest_dir: str, filename: str, lines) -> dict:
-    """Write the text `lines` to dest_dir/filename through a temporary file and a rename.
+def write_atomically(dest_dir: str, filename: str, lines, mode: int = DEFAULT_FILE_MODE) -> dict:
+    """Write the text `lines` to dest_dir/filename through the atomic write (_io).
 
     Returns {path, sha256, size, changed}. When the content equals the file already
-    there, the file is left untouched (same inode, same mtime) and changed is False.
-    An error while producing `lines` leaves the old file as it was and no temporary file.
+    there, the file is left untouched (same inode, same mtime) and changed is False
+    (unless its mode had to be set). An error while producing `lines` leaves the old
+    file as it was and no temporary file.
     """
-    path = os.path.join(dest_dir, filename)
-    digest = hashlib.sha256()
-    size = 0
-    handle = tempfile.NamedTemporaryFile("wb", dir=dest_dir, prefix=".%s." % filename, suffix=".tmp", delete=False)
-    try:
-        with handle:
-            for text in lines:
-                data = text.encode("utf-8")
-                handle.write(data)
-                digest.update(data)
-                size += len(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        sha256 = digest.hexdigest()
-        if os.path.isfile(path) and os.path.getsize(path) == size and sha256_file(path) == sha256:
-            os.unlink(handle.name)
-            return {"path": path, "sha256": sha256, "size": size, "changed": False}
-        os.chmod(handle.name, 0o644)  # NamedTemporaryFile makes 0600; cache files are not secret
-        os.replace(handle.name, path)
-    except BaseException:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
-        raise
-    return {"path": path, "sha256": sha256, "size": size, "changed": True}
+    with atomic_write(os.path.join(dest_dir, filename), mode=mode) as out:
+        for text in lines:
+            out.write(text.encode("utf-8"))
+    return out.result._asdict()
 
 
 def _dataset_files(dataset, versions):
@@ -316,7 +295,7 @@ def _dataset_files(dataset, versions):
         yield dataset, dataset + ".txt", (_line(row) for row in city_rows(CITY_THRESHOLDS[dataset]))
 
 
-def write_bundled_files(dest_dir: str, datasets: list[str]) -> list[dict]:
+def write_bundled_files(dest_dir: str, datasets: list[str], mode: int = DEFAULT_FILE_MODE) -> list[dict]:
     """Write the GeoNames-format files of `datasets` into dest_dir; no network.
 
     Returns one entry per file written: {dataset, path, sha256, size, changed}.
@@ -331,7 +310,7 @@ def write_bundled_files(dest_dir: str, datasets: list[str]) -> list[dict]:
     for dataset in datasets:
         for name, filename, lines in _dataset_files(dataset, versions):
             entry = {"dataset": name}
-            entry.update(write_atomically(dest_dir, filename, lines))
+            entry.update(write_atomically(dest_dir, filename, lines, mode))
             results.append(entry)
     return results
 

@@ -16,19 +16,16 @@ import contextlib
 import datetime
 import email.utils
 import errno
-import hashlib
 import json
 import os
-import re
 import shutil
-import stat
-import tempfile
-import zipfile
-import zlib
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import strip_url_credentials
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import (
+    DEFAULT_FILE_MODE, HASH_CHUNK, AtomicFile, ensure_mode, sha256_file, write_bytes, zip_problem,
+)
 
 try:
     import fcntl
@@ -39,11 +36,6 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_KIND = "geofoss.netbox/fetch-manifest"
 LOCK_NAME = ".geofoss-fetch.lock"
 RESERVED_NAMES = frozenset({MANIFEST_NAME, LOCK_NAME})
-HASH_CHUNK = 1 << 20
-# Real downloads compress 3 to 25 times (allCountries.zip: ~400 MB to ~1.6 GB); a bomb, ~1000 times.
-ZIP_MAX_RATIO = 100
-ZIP_RATIO_FLOOR = 1 << 20  # tiny archives may have any ratio
-ZIP_MAX_UNPACKED = 16 << 30
 HEAD_UNSUPPORTED = (405, 501)  # servers that refuse HEAD: check mode then predicts a change
 
 
@@ -51,77 +43,10 @@ class CacheError(Exception):
     """A fetch that failed cleanly; the cached copy is untouched."""
 
 
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(HASH_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def utc_now_iso(now=None) -> str:
     when = datetime.datetime.now(datetime.timezone.utc) if now is None else \
         datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _member_problem(info) -> str | None:
-    """Why one zip member is unsafe to unpack anywhere, or None."""
-    name = info.filename
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-        return "member %r has an absolute path" % name
-    if ".." in parts:
-        return "member %r would escape the folder it is unpacked in (../)" % name
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "member %r is a symbolic link" % name
-    return None
-
-
-def zip_problem(path) -> str | None:
-    """None when `path` is a readable, safe zip whose members all pass their CRC check.
-
-    Refused: unreadable archives, empty ones, members with absolute or ../ paths or
-    symbolic links, and a compression ratio no real data set reaches (a zip bomb).
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            if not members:
-                return "the archive is empty"
-            for info in members:
-                problem = _member_problem(info)
-                if problem:
-                    return problem
-            unpacked = sum(info.file_size for info in members)
-            packed = sum(info.compress_size for info in members) or 1
-            if unpacked > ZIP_RATIO_FLOOR and unpacked / packed > ZIP_MAX_RATIO:
-                return "compression ratio %.0f exceeds %d (%d bytes unpack from %d): refused as a zip bomb" % (
-                    unpacked / packed, ZIP_MAX_RATIO, unpacked, packed)
-            if unpacked > ZIP_MAX_UNPACKED:
-                return "it unpacks to %d bytes, more than the %d allowed" % (unpacked, ZIP_MAX_UNPACKED)
-            bad = archive.testzip()
-            if bad is not None:
-                return "member %s fails its CRC check" % bad
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        return "not a valid zip file (%s)" % exc
-    return None
-
-
-def atomic_write_bytes(path, data: bytes):
-    """Write `data` to `path` through a temporary file in the same folder, then rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 def _normalise_checksum(checksum) -> str | None:
@@ -146,12 +71,14 @@ class Cache:
     """The cache folder `dest` and its manifest.
 
     `http` is an HttpClient (only needed for http(s) URLs). Entries are keyed by
-    file name; every successful fetch rewrites the manifest atomically.
+    file name; every successful fetch rewrites the manifest atomically. The files and the
+    manifest get the permission bits `mode`.
     """
 
-    def __init__(self, dest, http=None, now=None):
+    def __init__(self, dest, http=None, now=None, mode=DEFAULT_FILE_MODE):
         self.dest = os.path.abspath(os.path.expanduser(dest))
         self.http = http
+        self.mode = mode
         self._now = now
         self.manifest_path = os.path.join(self.dest, MANIFEST_NAME)
         self.entries = {}
@@ -182,7 +109,7 @@ class Cache:
                     "files": [dict(self.entries[name], path=name) for name in sorted(self.entries)]}
         data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
         try:
-            atomic_write_bytes(self.manifest_path, data)
+            write_bytes(self.manifest_path, data, mode=self.mode)
         except OSError as exc:
             raise CacheError(_describe_os_error(exc, "cannot write the cache manifest %s" % self.manifest_path)) from None
 
@@ -259,11 +186,11 @@ class Cache:
         if expected and entry["sha256"] and entry["sha256"] != expected:
             # Reached for a copy that was not re-downloaded (304, or unchanged): it stays as it is.
             raise CacheError(_mismatch(name, url, expected, entry["sha256"]))
+        if not entry["changed"] and os.path.isfile(path):
+            entry["changed"] = ensure_mode(path, self.mode, dry_run=check_mode)
         if not check_mode:
-            stored = {k: v for k, v in entry.items() if k not in ("path", "changed", "fetched")}
-            if self.entries.get(name) != stored:
-                self.entries[name] = stored
-                self.save()
+            self.entries[name] = {k: v for k, v in entry.items() if k not in ("path", "changed", "fetched")}
+            self.save()  # an unchanged manifest stays as it is (its mode set)
         return entry
 
     def _base_entry(self, name):
@@ -282,16 +209,13 @@ class Cache:
         if check_mode:
             return self._probe_http(url, headers, entry, current)
         self.ensure_dest()
-        with self._temporary(name) as (temp, handle):
-            response, _written = self.http.download(url, handle, headers=headers or None, expected=(200, 304))
+        with self._writing(name, path) as out:
+            response, _written = self.http.download(url, out, headers=headers or None, expected=(200, 304))
             if response.status_code == 304:
+                out.discard()
                 entry.update(fetched=False, changed=False)
                 return entry
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            return self._adopt(name, path, temp, current, expected, entry, url,
-                               etag=response.headers.get("ETag"),
+            return self._adopt(name, out, expected, entry, url, etag=response.headers.get("ETag"),
                                last_modified=response.headers.get("Last-Modified"))
 
     def _probe_http(self, url, headers, entry, cached):
@@ -333,48 +257,37 @@ class Cache:
                          fetched=changed, changed=changed)
             return entry
         self.ensure_dest()
-        with self._temporary(name) as (temp, handle):
+        with self._writing(name, path) as out:
             with open(source_path, "rb") as source:
-                shutil.copyfileobj(source, handle, HASH_CHUNK)
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            return self._adopt(name, path, temp, current, expected, entry, url, etag=None, last_modified=modified)
+                shutil.copyfileobj(source, out, HASH_CHUNK)
+            return self._adopt(name, out, expected, entry, url, etag=None, last_modified=modified)
 
     @contextlib.contextmanager
-    def _temporary(self, name):
-        """A temporary file in dest, removed unless it was renamed into place; OSErrors become CacheErrors."""
+    def _writing(self, name, path):
+        """The atomic write of cache file `name`; OSErrors become CacheErrors, the cached copy is kept."""
         try:
-            descriptor, temp = tempfile.mkstemp(dir=self.dest, prefix="." + name + ".", suffix=".part")
+            out = AtomicFile(path, mode=self.mode)
         except OSError as exc:
             raise CacheError(_describe_os_error(exc, "cannot write into dest %s" % self.dest)) from None
-        handle = os.fdopen(descriptor, "wb")
         try:
-            yield temp, handle
+            with out:
+                yield out
         except OSError as exc:
             raise CacheError(_describe_os_error(
                 exc, "cannot write %s into dest %s; the cached copy is kept" % (name, self.dest))) from None
-        finally:
-            handle.close()
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
 
-    def _adopt(self, name, path, temp, current, expected, entry, url, etag, last_modified):
-        """Verify the complete temporary file, then rename it over the cached copy if it differs."""
-        digest = sha256_file(temp)
-        size = os.path.getsize(temp)
+    def _adopt(self, name, out, expected, entry, url, etag, last_modified):
+        """Verify the complete download, then let it replace the cached copy if it differs."""
+        out.flush()
+        digest, size = out.sha256, out.size
         if expected and digest != expected:
             raise CacheError(_mismatch(name, url, expected, digest))
         if name.lower().endswith(".zip"):
-            problem = zip_problem(temp)
+            problem = zip_problem(out.temp_path)
             if problem:
                 raise CacheError("%s from %s is broken: %s; the cached copy is kept"
                                  % (name, strip_url_credentials(url), problem))
-        if current is None and os.path.isfile(path):
-            current = sha256_file(path)  # a copy the manifest lost track of
-        changed = digest != current
-        if changed:
-            os.replace(temp, path)
+        changed = out.commit().changed
         entry.update(sha256=digest, size=size, etag=etag, last_modified=last_modified,
                      fetched_at=utc_now_iso(self._now() if self._now else None), fetched=True, changed=changed)
         return entry

@@ -20,9 +20,10 @@ import traceback
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError, sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, strip_url_credentials
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import ensure_mode, file_mode, sha256_file
 
 try:
     from ansible_collections.geofoss.netbox.plugins.module_utils._sources import bundled as _bundled
@@ -246,6 +247,7 @@ class _Run:
         self.make_http = make_http or _http_client
         self.http = None
         self.cache = None
+        self.mode = None  # the files' permission bits, from the mode option
         self.files = []
         self.warnings = []
         self.extra = {}  # source-specific result keys
@@ -277,7 +279,11 @@ def run_fetch(params, check_mode=False, make_http=None) -> dict:
         if stray:
             raise FetchError("%s only apply to source nominatim (source is %s)" % (" and ".join(stray), run.source))
     try:
-        run.cache = Cache(params["dest"])
+        run.mode = file_mode(params.get("mode"))
+    except ValueError as exc:
+        raise FetchError(str(exc)) from None
+    try:
+        run.cache = Cache(params["dest"], mode=run.mode)
         if run.source in ("geonames", "natural_earth"):
             _fetch_downloads(run)
         elif run.source == "bundled":
@@ -335,10 +341,12 @@ def _record_delegated(run, entries):
 
 
 def _compare_with_dest(run, entries, scratch):
-    """Check mode: entries written into `scratch` are reported at their dest path, changed if they differ."""
+    """Check mode: entries written into `scratch` are reported at their dest path, changed if they
+    differ in content or mode."""
     for entry in entries:
         real = os.path.join(run.cache.dest, os.path.relpath(entry["path"], scratch))
-        entry["changed"] = not os.path.isfile(real) or sha256_file(real) != entry["sha256"]
+        entry["changed"] = (not os.path.isfile(real) or sha256_file(real) != entry["sha256"]
+                            or ensure_mode(real, run.mode, dry_run=True))
         entry["path"] = real
     return entries
 
@@ -359,9 +367,10 @@ def _fetch_bundled(run):
         with run.cache.locked():
             if run.check_mode:
                 with tempfile.TemporaryDirectory(prefix="geo_fetch-check-") as scratch:
-                    entries = _compare_with_dest(run, _bundled.write_bundled_files(scratch, datasets), scratch)
+                    entries = _compare_with_dest(run, _bundled.write_bundled_files(scratch, datasets, run.mode),
+                                                 scratch)
             else:
-                entries = _bundled.write_bundled_files(run.cache.dest, datasets)
+                entries = _bundled.write_bundled_files(run.cache.dest, datasets, run.mode)
     except _bundled.BundledDataError as exc:
         raise FetchError(str(exc)) from None
     for entry in entries:
@@ -393,22 +402,21 @@ def _fetch_nominatim(run):
 
     def search(into):
         return _nominatim.run_queries(run.http, base_url, queries, into, params.get("user_agent"),
-                                      params.get("email"), ttl, params.get("rate_limit"))
+                                      params.get("email"), ttl, params.get("rate_limit"), mode=run.mode)
 
     try:
         if not run.check_mode:
             run.cache.ensure_dest()
         with run.cache.locked():
-            before = {path: sha256_file(path) for path in glob.glob(os.path.join(dest, "nominatim-*.json"))}
             if run.check_mode:
                 with tempfile.TemporaryDirectory(prefix="geo_fetch-check-") as scratch:
-                    for path in before:  # answers still fresh are reused, as a real run would
-                        shutil.copy2(path, scratch)
+                    for path in glob.glob(os.path.join(dest, "nominatim-*.json")):
+                        shutil.copy2(path, scratch)  # answers still fresh are reused, as a real run would
                     entries = _compare_with_dest(run, search(scratch), scratch)
             else:
                 entries = search(dest)
-                for entry in entries:
-                    entry["changed"] = before.get(entry["path"]) != entry["sha256"]
+                for entry in entries:  # an answer reused from the cache keeps its content, gets the mode
+                    entry["changed"] = entry["changed"] or ensure_mode(entry["path"], run.mode)
     except _nominatim.NominatimError as exc:
         raise FetchError(str(exc)) from None
     for entry in entries:

@@ -21,12 +21,11 @@ import re
 import sys
 import zipfile
 import zlib
-import stat
 from typing import NamedTuple
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import archive_problem
+
 MAX_LINE_BYTES = 64 * 1024  # the longest real geoname row (alternate names) is ~10 KiB
-ARCHIVE_MAX_RATIO = 100        # the real GeoNames and Natural Earth zips compress 3 to 25 times
-ARCHIVE_RATIO_FLOOR = 32 << 20
 CONTINENTS = {
     # code: (geonameid, name) -- GeoNames' continent features (feature code CONT)
     "AF": (6255146, "Africa"),
@@ -127,28 +126,6 @@ def _zip_member(path: str, archive: zipfile.ZipFile, suffix: str = ".txt") -> st
         return names[0]
     raise SourceError(os.path.basename(path), "zip holds %d %s files (%s); expected %s%s"
                       % (len(names), suffix, ", ".join(names[:5]) or "none", stem, suffix))
-
-
-def archive_problem(archive: zipfile.ZipFile) -> str | None:
-    """Why a zip looks forged or hostile, or None: a member with an absolute or ../ path or a
-    symbolic link (nothing here unpacks to disk, but real releases never have them), or a
-    compression ratio no real data set reaches. Members are read as streams with bounded
-    lines, so below ARCHIVE_RATIO_FLOOR any ratio is harmless; CRCs are checked while reading."""
-    members = archive.infolist()
-    for info in members:
-        name = info.filename.replace("\\", "/")
-        if name.startswith("/") or re.match(r"[A-Za-z]:", name):
-            return "member %r has an absolute path" % info.filename
-        if ".." in name.split("/"):
-            return "member %r would escape its folder (../)" % info.filename
-        if stat.S_ISLNK(info.external_attr >> 16):
-            return "member %r is a symbolic link" % info.filename
-    unpacked = sum(info.file_size for info in members)
-    packed = sum(info.compress_size for info in members) or 1
-    if unpacked > ARCHIVE_RATIO_FLOOR and unpacked / packed > ARCHIVE_MAX_RATIO:
-        return "compression ratio %.0f exceeds %d (%d bytes from %d): refused as a zip bomb" % (
-            unpacked / packed, ARCHIVE_MAX_RATIO, unpacked, packed)
-    return None
 
 
 def iter_lines(path: str):

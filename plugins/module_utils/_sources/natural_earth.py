@@ -11,19 +11,18 @@ of the dataset and written to a GeoJSON side file for the site placement.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
 import os
 import re
-import tempfile
 import traceback
 import zipfile
 import zlib
 from typing import NamedTuple
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import SourceError, archive_problem
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, archive_problem, atomic_write
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import SourceError
 
 try:
     import shapefile  # pyshp
@@ -168,49 +167,17 @@ def read_admin0(path: str, keep_geometry: bool = True):
         )
 
 
-def write_polygons(path: str, features, dry_run: bool = False) -> dict:
-    """Write a GeoJSON FeatureCollection atomically; ``features``: (properties, geometry)
+def write_polygons(path: str, features, dry_run: bool = False, mode: int = DEFAULT_FILE_MODE) -> dict:
+    """Write a GeoJSON FeatureCollection atomically (_io); ``features``: (properties, geometry)
     pairs, written sorted by properties["geo_source_id"] so the file is deterministic.
     An identical file in place is left untouched. Returns {count, sha256, changed};
     with ``dry_run`` nothing is written (changed tells whether it would be)."""
     ordered = sorted((f for f in features if f[1]), key=lambda f: f[0]["geo_source_id"])
-    directory = os.path.dirname(os.path.abspath(path))
-    digest = hashlib.sha256()
-    handle = None if dry_run else tempfile.NamedTemporaryFile(
-        "wb", dir=directory, delete=False, prefix=".%s." % os.path.basename(path), suffix=".tmp")
-
-    def emit(text):
-        data = text.encode("utf-8")
-        digest.update(data)
-        if handle is not None:
-            handle.write(data)
-    try:
-        emit('{"type":"FeatureCollection","features":[\n')
+    with atomic_write(path, mode=mode, dry_run=dry_run) as out:
+        out.write(b'{"type":"FeatureCollection","features":[\n')
         for number, (properties, geometry) in enumerate(ordered):
             feature = {"type": "Feature", "properties": properties, "geometry": geometry}
-            emit(("," if number else "") + json.dumps(feature, ensure_ascii=False, separators=(",", ":")) + "\n")
-        emit("]}\n")
-        sha256 = digest.hexdigest()
-        changed = _file_sha256(path) != sha256
-        if handle is not None:
-            handle.close()
-            if changed:
-                os.chmod(handle.name, 0o644)
-                os.replace(handle.name, path)
-            else:
-                os.unlink(handle.name)
-    except BaseException:
-        if handle is not None:
-            handle.close()
-            if os.path.exists(handle.name):
-                os.unlink(handle.name)
-        raise
-    return {"count": len(ordered), "sha256": sha256, "changed": changed}
-
-
-def _file_sha256(path):
-    try:
-        with open(path, "rb") as existing:
-            return hashlib.file_digest(existing, "sha256").hexdigest()
-    except FileNotFoundError:
-        return None
+            out.write((("," if number else "") + json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
+                       + "\n").encode("utf-8"))
+        out.write(b"]}\n")
+    return {"count": len(ordered), "sha256": out.result.sha256, "changed": out.result.changed}

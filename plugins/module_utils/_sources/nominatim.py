@@ -22,8 +22,8 @@ import os
 import time
 from urllib.parse import urlencode, urlsplit
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import atomic_write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, TokenBucket
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import USER_AGENT
 
 try:
@@ -252,11 +252,13 @@ class NominatimSearch:
 
     Requests are spaced 1/rate apart across all instances and processes that share
     `cache_dir` (without one, per instance). `cache_dir` None also disables the cache;
-    `cache_ttl` None keeps answers forever, 0 always asks the server.
+    `cache_ttl` None keeps answers forever, 0 always asks the server. Answer files are
+    written with the permission bits `file_mode`.
     """
 
     def __init__(self, http, base_url, user_agent=None, email=None, cache_dir=None, cache_ttl=DEFAULT_CACHE_TTL,
-                 rate_limit=PUBLIC_MAX_RATE, clock=time.monotonic, sleep=time.sleep, wall_clock=time.time):
+                 rate_limit=PUBLIC_MAX_RATE, clock=time.monotonic, sleep=time.sleep, wall_clock=time.time,
+                 file_mode=DEFAULT_FILE_MODE):
         self.endpoint = search_endpoint(base_url)
         self.public = is_public_server(base_url)
         check_user_agent(base_url, user_agent)
@@ -269,6 +271,7 @@ class NominatimSearch:
         self.email = (email or "").strip() or None
         self.cache_dir = cache_dir
         self.cache_ttl = cache_ttl
+        self.file_mode = file_mode
         self.rate = effective_rate(base_url, rate_limit)
         if cache_dir and fcntl is not None:
             spacing_file = os.path.join(cache_dir, ".nominatim-%s.rate" % (_host(base_url) or "server"))
@@ -335,18 +338,19 @@ class NominatimSearch:
         return response.content
 
     def lookup(self, query) -> dict:
-        """Search one query: {query, path, url, sha256, fetched, results (the list of places)}."""
+        """Search one query: {query, path, url, sha256, fetched, changed (the answer file), results
+        (the list of places)}."""
         params = normalise_query(query)
         url = self.url_for(params)
         path = self.cache_path(params)
-        fetched = False
+        fetched = changed = False
         cached = self._cached(path)
         if cached is None:
             data = self._fetch(params, url)
             answer = _answer(data, url)
             if path is not None:
                 os.makedirs(self.cache_dir, exist_ok=True)
-                atomic_write_bytes(path, data)
+                changed = write_bytes(path, data, mode=self.file_mode).changed
                 # the age of a cached answer is its mtime: set from the clock the TTL is measured with
                 now = self._wall_clock()
                 os.utime(path, (now, now))
@@ -354,7 +358,7 @@ class NominatimSearch:
         else:
             data, answer = cached
         return {"query": query, "path": path, "url": url, "sha256": hashlib.sha256(data).hexdigest(),
-                "fetched": fetched, "results": answer}
+                "fetched": fetched, "changed": changed, "results": answer}
 
     def search(self, query) -> list[dict]:
         """The places Nominatim finds for `query` (cached), in its jsonv2 format with address details."""
@@ -369,16 +373,16 @@ def search(http, base_url, query, user_agent=None, email=None, cache_dir=None, c
 
 
 def run_queries(http, base_url, queries, dest_dir, user_agent, email, cache_ttl, rate_limit,
-                clock=time.monotonic, sleep=time.sleep, wall_clock=time.time) -> list[dict]:
+                clock=time.monotonic, sleep=time.sleep, wall_clock=time.time, mode=DEFAULT_FILE_MODE) -> list[dict]:
     """geo_fetch's nominatim source: every query searched (or reused from dest_dir), one file each.
 
-    Returns per query {query, path, url, sha256, fetched, results}, where `results` is the
+    Returns per query {query, path, url, sha256, fetched, changed, results}, where `results` is the
     number of places found (the places themselves are in the file at `path`). Every query
     is checked before the first request, so a bad one does not leave a run half done.
     """
     searcher = NominatimSearch(http, base_url, user_agent=user_agent, email=email, cache_dir=dest_dir,
                                cache_ttl=cache_ttl, rate_limit=rate_limit, clock=clock, sleep=sleep,
-                               wall_clock=wall_clock)
+                               wall_clock=wall_clock, file_mode=mode)
     if not dest_dir:
         raise NominatimError("dest_dir is required: the nominatim source writes one answer file per query")
     if isinstance(queries, (str, dict)):

@@ -445,7 +445,7 @@ def hostile_zips(folder):
 
 @pytest.mark.parametrize("kind", ["traversal", "absolute", "link", "ratio"])
 def test_cache_refuses_hostile_archives(tmp_path, kind):
-    from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import zip_problem
+    from ansible_collections.geofoss.netbox.plugins.module_utils._io import zip_problem
     path, words = hostile_zips(tmp_path)[kind]
     problem = zip_problem(str(path))
     assert problem is not None, "%s accepted" % path.name
@@ -469,7 +469,7 @@ def test_parser_refuses_hostile_archives(tmp_path, kind):
 
 def test_real_archives_pass_the_archive_checks():
     """The caps leave room for the real downloads (ratios up to ~25 in these files)."""
-    from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import zip_problem
+    from ansible_collections.geofoss.netbox.plugins.module_utils._io import zip_problem
     folder = os.environ.get("GEOFOSS_GEODATA")
     if not folder or not os.path.isdir(folder):
         pytest.skip("GEOFOSS_GEODATA not set")
