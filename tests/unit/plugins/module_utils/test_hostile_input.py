@@ -363,7 +363,8 @@ def test_writer_refuses_bad_nodes_and_keeps_the_old_file(tmp_path, bad, problem)
     before = path.read_bytes()
     with pytest.raises(DatasetError) as caught:
         write_dataset(str(path), header(), [bad])
-    assert str(path) in str(caught.value) and "line 2" in str(caught.value) and problem in str(caught.value)
+    assert str(caught.value).startswith("%s:2: " % path) and problem in str(caught.value)
+    assert "(node %s)" % bad["geo_source_id"] in str(caught.value)
     assert path.read_bytes() == before
     assert leftovers(tmp_path) == []
 
@@ -383,8 +384,8 @@ def good_dataset(tmp_path, name="world.jsonl"):
 @pytest.mark.parametrize("damage, expected", [
     (lambda data: data.replace(b'"Bland"', b'"Bl\xffnd"'), ":3: not UTF-8 (byte 0xff at byte"),
     (lambda data: data + b"{not json\n", ":4: not JSON"),
-    (lambda data: data.replace(b'"Bland"', b'"Bl\\u0000nd"'), ":3: invalid node"),
-    (lambda data: data.replace(b'"latitude":1.0', b'"latitude":1e999', 1), ":2: invalid node"),
+    (lambda data: data.replace(b'"Bland"', b'"Bl\\u0000nd"'), ":3: name: contains control"),
+    (lambda data: data.replace(b'"latitude":1.0', b'"latitude":1e999', 1), ":2: attributes.latitude: must be"),
     (lambda data: data.replace(b'"kind":"geofoss.netbox/dataset"', b'"kind":"evil"'), ":1: not a"),
     (lambda data: data.replace(b'"schema_version":1', b'"schema_version":99'), "schema_version 99"),
     (lambda data: b"", "empty file"),

@@ -158,7 +158,8 @@ def test_reader_names_the_bad_line(tmp_path):
     write_dataset(path, DatasetHeader(), small_world())
     with open(path, "a", encoding="utf-8") as handle:
         handle.write('{"geo_source_id": "geonames:5", "level": "city"}\n')
-    with pytest.raises(DatasetError, match=r"ds.jsonl:7: invalid node"):
+    with pytest.raises(DatasetError, match=r"ds.jsonl:7: node: keys must be"):
         list(read_dataset(path)[1])
-    with pytest.raises(DatasetError, match=r"ds.jsonl:7: invalid node: node: keys"):
+    with pytest.raises(DatasetError, match=r"ds.jsonl:7: node: keys must be") as caught:
         list(iter_node_dicts(path, validate=True))
+    assert (caught.value.file, caught.value.line, caught.value.field) == (path, 7, "node")
