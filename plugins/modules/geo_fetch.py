@@ -340,6 +340,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch import FetchError, needs_http, run_fetch
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 
@@ -363,7 +364,7 @@ def main():
             user_agent=dict(type="str"),
             queries=dict(type="list", elements="raw"),
             email=dict(type="str"),
-            cache_ttl=dict(type="int", default=2592000),
+            cache_ttl=dict(type="int", default=NOMINATIM_CACHE_TTL),
             mode=dict(type="raw"),
         ),
         supports_check_mode=True,

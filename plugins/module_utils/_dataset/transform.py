@@ -16,8 +16,11 @@ import json
 import os
 import re
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources import geonames
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources import natural_earth
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import (
+    ADMIN0_POLYGONS, ADMIN1_POLYGONS, POLYGONS_SUFFIXES,
+)
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import catalog, geonames, natural_earth
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import MANIFEST_NAME
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
     ATTRIBUTE_KEYS, LEVEL_INDEX, LEVELS, DatasetError, DatasetHeader, write_dataset_file,
 )
@@ -31,12 +34,7 @@ DEFAULT_LEVELS = ("country", "admin1")
 DEFAULT_EXCLUDED_FEATURE_CODES = ("PPLX", "PPLH", "PPLQ", "PPLW")  # sections, historical, abandoned, destroyed
 CAPITAL_FEATURE_CODES = ("PPLC", "PPLA", "PPLA2", "PPLA3", "PPLA4")
 ORPHAN_SAMPLE_SIZE = 20
-GEONAMES_LICENCE = ("CC BY 4.0", "GeoNames (geonames.org), licensed under CC BY 4.0")
-NATURAL_EARTH_LICENCE = ("public domain", "Made with Natural Earth (naturalearthdata.com)")
-ADMIN1_POLYGONS_SUFFIX = ".admin1.geojson"
-ADMIN0_POLYGONS_SUFFIX = ".admin0.geojson"
-_CITIES_RE = re.compile(r"cities(\d+)\.(txt|zip)\Z")
-_NE_SCALES = ("10m", "50m", "110m")  # finest first
+POLYGON_KINDS = (("admin1", ADMIN1_POLYGONS), ("admin0", ADMIN0_POLYGONS))  # result key, side-file kind
 
 
 class TransformError(Exception):
@@ -86,26 +84,26 @@ class SourceFiles:
         def path_of(name):
             return os.path.join(src, name) if name in names else None
 
-        self.country_info = path_of("countryInfo.txt")
-        self.admin1 = path_of("admin1CodesASCII.txt")
-        self.admin2 = path_of("admin2Codes.txt")
-        self.admin1_iso = path_of("admin1Iso3166-2.txt")
-        self.manifest = path_of("manifest.json")
+        self.country_info = path_of(catalog.COUNTRY_INFO)
+        self.admin1 = path_of(catalog.ADMIN1_CODES)
+        self.admin2 = path_of(catalog.ADMIN2_CODES)
+        self.admin1_iso = path_of(catalog.ADMIN1_ISO)
+        self.manifest = path_of(MANIFEST_NAME)
         self.cities = {}  # threshold -> path (a .txt beats a .zip of the same threshold)
         for name in sorted(names):
-            match = _CITIES_RE.match(name)
+            match = catalog.CITIES_FILE_RE.match(name)
             if match and (int(match.group(1)) not in self.cities or name.endswith(".txt")):
                 self.cities[int(match.group(1))] = os.path.join(src, name)
         self.city_source = city_source
         self.ne_admin1 = self.ne_admin0 = None
         if enrich != "none":
-            self.ne_admin1 = self._natural_earth(names, "admin_1_states_provinces")
-            self.ne_admin0 = self._natural_earth(names, "admin_0_countries")
+            self.ne_admin1 = self._natural_earth(names, catalog.ADMIN1_LAYER)
+            self.ne_admin0 = self._natural_earth(names, catalog.ADMIN0_LAYER)
 
     def _natural_earth(self, names, layer):
-        for scale in _NE_SCALES:
-            for extension in (".geojson", ".zip"):  # GeoJSON needs no pyshp
-                name = "ne_%s_%s%s" % (scale, layer, extension)
+        for scale in catalog.NATURAL_EARTH_SCALES:  # the finest first
+            for extension in catalog.NATURAL_EARTH_FORMATS:
+                name = catalog.natural_earth_name(scale, layer, extension)
                 if name in names:
                     return os.path.join(self.src, name)
         return None
@@ -218,8 +216,9 @@ class Transform:
         self.check_mode = check_mode
         self.files = SourceFiles(src, city_source, enrich)
         if enrich == "natural_earth" and not self.files.ne_admin1 and not self.files.ne_admin0:
-            raise TransformError("enrich=natural_earth but %s holds no ne_*_admin_1_states_provinces or "
-                                 "ne_*_admin_0_countries .zip/.geojson" % src)
+            raise TransformError("enrich=natural_earth but %s holds no %s or %s (%s)" % (
+                src, catalog.natural_earth_name("*", catalog.ADMIN1_LAYER, ""),
+                catalog.natural_earth_name("*", catalog.ADMIN0_LAYER, ""), "/".join(catalog.NATURAL_EARTH_FORMATS)))
         self.problems = _Problems(on_invalid, None if check_mode else reject_file, max(0, int(max_errors_listed)),
                                   self.mode)
         self.orphans = _Orphans()
@@ -264,10 +263,10 @@ class Transform:
         return path
 
     def parse_countries(self):
-        path = self._need(self.files.country_info, "countryInfo.txt", "every level")
-        for country in self._rows(geonames.parse_country_info(path), "countryInfo.txt"):
+        path = self._need(self.files.country_info, catalog.COUNTRY_INFO, "every level")
+        for country in self._rows(geonames.parse_country_info(path), catalog.COUNTRY_INFO):
             if country.code in self.countries_by_code:
-                self.problems.add(RowError("countryInfo.txt", country.line, "ISO", "duplicate country code %s (first at line %d)"
+                self.problems.add(RowError(catalog.COUNTRY_INFO, country.line, "ISO", "duplicate country code %s (first at line %d)"
                                            % (country.code, self.countries_by_code[country.code].line)))
                 continue
             self.countries_by_code[country.code] = country
@@ -277,9 +276,9 @@ class Transform:
 
     def parse_admin(self, level):
         if level == "admin1":
-            path = self._need(self.files.admin1, "admin1CodesASCII.txt", "the admin1 level")
+            path = self._need(self.files.admin1, catalog.ADMIN1_CODES, "the admin1 level")
         else:
-            path = self._need(self.files.admin2, "admin2Codes.txt", "the admin2 level")
+            path = self._need(self.files.admin2, catalog.ADMIN2_CODES, "the admin2 level")
         table = self.admin1_by_key if level == "admin1" else self.admin2_by_key
         name = os.path.basename(path)
         for record in self._rows(geonames.parse_admin_codes(path, level), name):
@@ -584,7 +583,7 @@ class Transform:
             item = manifest.get(name, {})
             if item.get("sha256") and item["sha256"] != sha256:
                 self.warnings.append("%s changed since geo_fetch recorded it in manifest.json" % name)
-            licence, attribution = GEONAMES_LICENCE if source == "geonames" else NATURAL_EARTH_LICENCE
+            licence, attribution = catalog.LICENCES[source]
             entry = {"file": name, "sha256": sha256, "source": source,
                      "licence": item.get("licence") or licence, "attribution": item.get("attribution") or attribution}
             if item.get("url"):
@@ -614,9 +613,9 @@ class Transform:
         renamed = self.disambiguate()
         polygons = self.enrich_from_natural_earth(iso_by_admin1_key)  # no Natural Earth files with enrich=none
         side_files = {}
-        for kind, suffix in (("admin1", ADMIN1_POLYGONS_SUFFIX), ("admin0", ADMIN0_POLYGONS_SUFFIX)):
+        for kind, side_file in POLYGON_KINDS:
             if polygons[kind]:
-                side_files["%s_polygons" % kind] = os.path.basename(self.dest) + suffix
+                side_files[side_file] = os.path.basename(self.dest) + POLYGONS_SUFFIXES[side_file]
         header = DatasetHeader(
             levels=self.levels, provenance=self.provenance(), side_files=side_files,
             filters={"countries": self.countries, "city_min_population": self.city_min_population,
@@ -629,9 +628,9 @@ class Transform:
                                      mode=self.mode)
         sha256, changed = written.sha256, written.changed
         polygon_files = {}
-        for kind, suffix in (("admin1", ADMIN1_POLYGONS_SUFFIX), ("admin0", ADMIN0_POLYGONS_SUFFIX)):
+        for kind, side_file in POLYGON_KINDS:
             if polygons[kind]:
-                path = self.dest + suffix
+                path = self.dest + POLYGONS_SUFFIXES[side_file]
                 changed |= natural_earth.write_polygons(path, polygons[kind], dry_run=self.check_mode,
                                                         mode=self.mode)["changed"]
                 polygon_files[kind] = path

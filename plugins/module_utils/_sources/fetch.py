@@ -10,7 +10,6 @@ in the same manifest so that every source leaves the same kind of cache folder.
 
 from __future__ import annotations
 
-import difflib
 import glob
 import os
 import re
@@ -21,6 +20,11 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import (
+    ADMIN0_LAYER, ADMIN1_LAYER, GEONAMES_BASE_URL, GEONAMES_FILES, LICENCES, NATURAL_EARTH_BASE_URL, NATURAL_EARTH_FILE_RE,
+    NATURAL_EARTH_LAYERS, NATURAL_EARTH_SCALES, NOMINATIM_BASE_URL, NOMINATIM_CACHE_TTL, natural_earth_name,
+    unknown_dataset,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, strip_url_credentials
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import ensure_mode, file_mode, sha256_file
@@ -43,43 +47,13 @@ else:
 
 SOURCES = ("bundled", "geonames", "natural_earth", "nominatim")
 
-GEONAMES_BASE_URL = "https://download.geonames.org/export/dump/"
-# {scale} is filled in; a base_url of your own may use it too.
-NATURAL_EARTH_BASE_URL = "https://naciscdn.org/naturalearth/{scale}/cultural/"
-NOMINATIM_BASE_URL = "https://nominatim.openstreetmap.org/"
-
-# dataset name -> the file name GeoNames publishes under export/dump/
-GEONAMES_FILES = {
-    "countryInfo": "countryInfo.txt",
-    "admin1CodesASCII": "admin1CodesASCII.txt",
-    "admin2Codes": "admin2Codes.txt",
-    "timeZones": "timeZones.txt",
-    "featureCodes_en": "featureCodes_en.txt",
-    "hierarchy": "hierarchy.zip",
-    "cities500": "cities500.zip",
-    "cities1000": "cities1000.zip",
-    "cities5000": "cities5000.zip",
-    "cities15000": "cities15000.zip",
-    "allCountries": "allCountries.zip",
-}
 GEONAMES_COUNTRY_PREFIX = "country:"
 _COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
-
-NATURAL_EARTH_LAYERS = ("admin_0_countries", "admin_1_states_provinces", "populated_places")
-NATURAL_EARTH_SCALES = ("10m", "50m", "110m")
-NATURAL_EARTH_FORMATS = (".zip", ".geojson")
-_NATURAL_EARTH_FULL = re.compile(r"^ne_(?P<scale>10m|50m|110m)_(?P<layer>[a-z0-9_]+?)(?P<ext>\.zip|\.geojson)?$")
 
 DEFAULT_DATASETS = {
     "bundled": ("countryInfo", "admin1CodesASCII", "cities15000"),
     "geonames": ("countryInfo", "admin1CodesASCII", "cities15000"),
-    "natural_earth": ("admin_0_countries", "admin_1_states_provinces"),
-}
-DEFAULT_CACHE_TTL = 30 * 24 * 3600
-LICENCES = {
-    "geonames": ("CC BY 4.0", "GeoNames (https://www.geonames.org/)"),
-    "natural_earth": ("public domain", "Made with Natural Earth (https://www.naturalearthdata.com/)"),
-    "nominatim": ("ODbL 1.0", "Data (c) OpenStreetMap contributors, ODbL 1.0 (https://osm.org/copyright)"),
+    "natural_earth": (ADMIN0_LAYER, ADMIN1_LAYER),
 }
 
 
@@ -104,12 +78,6 @@ class Target:
 
 
 # names and URLs -----------------------------------------------------------------------
-def _unknown(kind, name, valid, extra=""):
-    close = difflib.get_close_matches(str(name), valid, n=1)
-    hint = " (did you mean %s?)" % close[0] if close else ""
-    return "unknown %s dataset %r%s; valid: %s%s" % (kind, name, hint, ", ".join(valid), extra)
-
-
 def geonames_file(dataset) -> tuple[str, str]:
     """(canonical dataset name, GeoNames file name) for a dataset name, a file name, or a country code."""
     name = str(dataset).strip()
@@ -124,7 +92,7 @@ def geonames_file(dataset) -> tuple[str, str]:
     if _COUNTRY_CODE.match(code) and (code.isupper() or name != code):
         code = code.upper()
         return GEONAMES_COUNTRY_PREFIX + code, code + ".zip"
-    raise ValueError(_unknown("geonames", dataset, list(GEONAMES_FILES),
+    raise ValueError(unknown_dataset("geonames", dataset, list(GEONAMES_FILES),
                               ", or a per-country file as country:XX or XX (ISO 3166-1 alpha-2, e.g. country:DE)"))
 
 
@@ -132,17 +100,17 @@ def natural_earth_file(dataset, scale) -> tuple[str, str, str]:
     """(layer, scale, Natural Earth file name) for a layer name (at `scale`) or a full ne_<scale>_<layer> name."""
     name = str(dataset).strip()
     ext = ".zip"
-    match = _NATURAL_EARTH_FULL.match(name)
+    match = NATURAL_EARTH_FILE_RE.match(name)
     if match:
         layer, scale, ext = match.group("layer"), match.group("scale"), match.group("ext") or ".zip"
     else:
         layer = name
     if layer not in NATURAL_EARTH_LAYERS:
-        raise ValueError(_unknown("natural_earth", dataset, list(NATURAL_EARTH_LAYERS),
+        raise ValueError(unknown_dataset("natural_earth", dataset, list(NATURAL_EARTH_LAYERS),
                                   " (at the scale option, or named in full like ne_50m_admin_0_countries[.zip|.geojson])"))
     if scale not in NATURAL_EARTH_SCALES:
         raise ValueError("unknown natural_earth scale %r; valid: %s" % (scale, ", ".join(NATURAL_EARTH_SCALES)))
-    return layer, scale, "ne_%s_%s%s" % (scale, layer, ext)
+    return layer, scale, natural_earth_name(scale, layer, ext)
 
 
 def normalise_base_url(base_url) -> str:
@@ -354,10 +322,7 @@ def _compare_with_dest(run, entries, scratch):
 def _fetch_bundled(run):
     if _bundled is None:
         raise FetchError("the bundled source is not available in this installation: %s" % BUNDLED_IMPORT_ERROR)
-    datasets = run.params.get("datasets") or list(DEFAULT_DATASETS["bundled"])
-    unknown = [d for d in datasets if d not in _bundled.BUNDLED_DATASETS]
-    if unknown:
-        raise FetchError(_unknown("bundled", unknown[0], list(_bundled.BUNDLED_DATASETS)))
+    datasets = _bundled.validate_datasets(run.params.get("datasets") or list(DEFAULT_DATASETS["bundled"]))
     if run.params.get("checksums"):
         raise FetchError("checksums apply to downloaded files; the bundled source writes its files from the "
                          "installed Python packages (their versions are in the result's bundled.packages)")
@@ -396,7 +361,7 @@ def _fetch_nominatim(run):
     # the Nominatim searcher spaces its own requests (1/s on the public server): no second limiter
     run.http = run.make_http(params, rate=0.0)
     ttl = params.get("cache_ttl")
-    ttl = DEFAULT_CACHE_TTL if ttl is None else int(ttl)
+    ttl = NOMINATIM_CACHE_TTL if ttl is None else int(ttl)
     dest = run.cache.dest
     run.extra["licence"], run.extra["attribution"] = LICENCES["nominatim"]
 

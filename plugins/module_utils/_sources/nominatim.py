@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, TokenBucket
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, write_bytes
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import USER_AGENT
 
 try:
@@ -34,7 +35,6 @@ except ImportError:  # not POSIX: each process spaces only its own requests
 POLICY_URL = "https://operations.osmfoundation.org/policies/nominatim/"
 PUBLIC_HOSTS = frozenset({"nominatim.openstreetmap.org"})
 PUBLIC_MAX_RATE = 1.0  # requests per second the public server allows
-DEFAULT_CACHE_TTL = 7 * 24 * 3600
 ANSWER_FORMAT = (("format", "jsonv2"), ("addressdetails", "1"))
 
 STRUCTURED_FIELDS = ("amenity", "street", "city", "county", "state", "country", "postalcode")
@@ -256,7 +256,7 @@ class NominatimSearch:
     written with the permission bits `file_mode`.
     """
 
-    def __init__(self, http, base_url, user_agent=None, email=None, cache_dir=None, cache_ttl=DEFAULT_CACHE_TTL,
+    def __init__(self, http, base_url, user_agent=None, email=None, cache_dir=None, cache_ttl=NOMINATIM_CACHE_TTL,
                  rate_limit=PUBLIC_MAX_RATE, clock=time.monotonic, sleep=time.sleep, wall_clock=time.time,
                  file_mode=DEFAULT_FILE_MODE):
         self.endpoint = search_endpoint(base_url)
@@ -363,13 +363,6 @@ class NominatimSearch:
     def search(self, query) -> list[dict]:
         """The places Nominatim finds for `query` (cached), in its jsonv2 format with address details."""
         return self.lookup(query)["results"]
-
-
-def search(http, base_url, query, user_agent=None, email=None, cache_dir=None, cache_ttl=DEFAULT_CACHE_TTL,
-           rate_limit=PUBLIC_MAX_RATE) -> list[dict]:
-    """One query without keeping a NominatimSearch (for many queries, keep one: it spaces them)."""
-    return NominatimSearch(http, base_url, user_agent=user_agent, email=email, cache_dir=cache_dir,
-                           cache_ttl=cache_ttl, rate_limit=rate_limit).search(query)
 
 
 def run_queries(http, base_url, queries, dest_dir, user_agent, email, cache_ttl, rate_limit,

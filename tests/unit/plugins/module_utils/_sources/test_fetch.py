@@ -26,6 +26,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch impo
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import unknown_dataset
 
 from ansible_collections.geofoss.netbox.tests.unit.plugins.module_utils.scripted_http import ScriptedServer, Step
 
@@ -320,6 +321,12 @@ class StubBundled:
 
     def __init__(self):
         self.calls = []
+
+    def validate_datasets(self, datasets):
+        unknown = [d for d in datasets if d not in self.BUNDLED_DATASETS]
+        if unknown:
+            raise ValueError(unknown_dataset("bundled", unknown[0], list(self.BUNDLED_DATASETS)))
+        return list(datasets)
 
     def write_bundled_files(self, dest_dir, datasets, mode):
         self.calls.append((dest_dir, list(datasets)))
