@@ -340,9 +340,10 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch import FetchError, needs_http, run_fetch
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch import needs_http, run_fetch
 
 
 def main():
@@ -373,8 +374,8 @@ def main():
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     try:
         result = run_fetch(module.params, check_mode=module.check_mode)
-    except FetchError as exc:
-        module.fail_json(msg=exc.message, **exc.result)
+    except GeoFossError as exc:
+        exc.fail(module)
     except Exception as exc:  # a bug, not bad input: keep the traceback for -vvv
         module.fail_json(msg="geo_fetch failed: %s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc())
     for warning in result.pop("warnings", []):

@@ -244,8 +244,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import (
-    DEFAULT_EXCLUDED_FEATURE_CODES, DEFAULT_LEVELS, DatasetError, SourceError, TransformError, run_transform,
+    DEFAULT_EXCLUDED_FEATURE_CODES, DEFAULT_LEVELS, run_transform,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
 
 def main():
@@ -274,10 +275,8 @@ def main():
     options = dict(module.params)
     try:
         result = run_transform(check_mode=module.check_mode, **options)
-    except TransformError as exc:
-        module.fail_json(msg=str(exc), errors=exc.errors, error_count=exc.total)
-    except (SourceError, DatasetError) as exc:
-        module.fail_json(msg=str(exc), errors=[])
+    except GeoFossError as exc:  # bad input: the message names file, line and field; errors lists the rows
+        exc.fail(module)
     except Exception as exc:  # a bug, not bad input: keep the traceback for -vvv
         module.fail_json(msg="geo_transform failed: %s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc())
     result["warnings_list"] = result.pop("warnings")

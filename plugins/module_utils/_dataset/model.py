@@ -23,6 +23,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate i
     node_problem,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, WriteResult, atomic_write
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import COLLECTION_NAME, COLLECTION_VERSION
 
 try:
@@ -45,7 +46,7 @@ DATASET_KIND = "geofoss.netbox/dataset"
 SCHEMA_VERSION = 1
 
 
-class DatasetError(Exception):
+class DatasetError(GeoFossError):
     """A dataset file that cannot be read or written; the message names file and line
     (``file:line: field: reason``), kept as attributes too (None where they do not apply)."""
 

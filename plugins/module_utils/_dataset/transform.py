@@ -25,6 +25,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model impo
     ATTRIBUTE_KEYS, LEVEL_INDEX, LEVELS, DatasetError, DatasetHeader, write_dataset_file,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import AtomicFile, file_mode, sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import CONTINENTS, RowError, SourceError
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     clean_description, clean_name, format_population, make_slug, slug_candidates, slugify, unique_names_and_slugs,
@@ -37,13 +38,14 @@ ORPHAN_SAMPLE_SIZE = 20
 POLYGON_KINDS = (("admin1", ADMIN1_POLYGONS), ("admin0", ADMIN0_POLYGONS))  # result key, side-file kind
 
 
-class TransformError(Exception):
-    """The transform cannot produce a dataset; ``errors`` lists the first problems (dicts)."""
+class TransformError(GeoFossError):
+    """The transform cannot produce a dataset; ``errors`` lists the first problems (dicts),
+    ``total`` counts them all; both are in the partial result (errors, error_count)."""
 
     def __init__(self, message, errors=None, total=0):
-        super().__init__(message)
         self.errors = errors or []
         self.total = total
+        super().__init__(message, result={"errors": self.errors, "error_count": total})
 
 
 class _Entry:
@@ -657,8 +659,13 @@ class Transform:
 
 
 def run_transform(**options) -> dict:
-    """Run geo_transform; raises TransformError, SourceError or DatasetError with a clear message."""
-    return Transform(**options).run()
+    """Run geo_transform; raises TransformError, SourceError or DatasetError (GeoFossErrors)
+    with a clear message and, in the partial result, the invalid rows listed (``errors``)."""
+    try:
+        return Transform(**options).run()
+    except GeoFossError as exc:
+        exc.result.setdefault("errors", [])
+        raise
 
 
 __all__ = ["run_transform", "Transform", "TransformError", "SourceError", "DatasetError",

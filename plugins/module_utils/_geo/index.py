@@ -21,6 +21,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._contract import (
     ADMIN0_POLYGONS, ADMIN1_POLYGONS, POLYGONS_SUFFIXES,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetError, iter_node_dicts, read_header
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
 try:
     from shapely import STRtree, points as shapely_points
@@ -53,7 +54,7 @@ POLYGON_SIDE_SUFFIXES = {
 }
 
 
-class GeoIndexError(Exception):
+class GeoIndexError(GeoFossError):
     """A dataset or polygons file that cannot be used; the message names the file and line."""
 
 

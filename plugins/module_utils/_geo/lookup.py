@@ -15,6 +15,7 @@ import re
 import unicodedata
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import load_index, node_point, time_zone_at
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
 ANSWER_KEYS = ("name", "slug", "geo_source_id", "level", "country_code", "parent_slug", "latitude", "longitude",
                "time_zone", "population", "iso_3166_2")
@@ -30,7 +31,7 @@ _ISO_3166_2 = re.compile(r"([A-Za-z]{2})-[A-Za-z0-9]{1,3}\Z")
 _GEONAMES_CODE = re.compile(r"([A-Za-z]{2})\.[A-Za-z0-9]{1,20}\Z")
 
 
-class GeoLookupError(Exception):
+class GeoLookupError(GeoFossError):
     """A term that names no place, or several; the message says which and lists candidates."""
 
 

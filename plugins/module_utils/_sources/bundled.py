@@ -25,6 +25,7 @@ import os
 import traceback
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, atomic_write
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import catalog
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import cities_dataset, unknown_dataset
 
@@ -82,7 +83,7 @@ CITY_FEATURE_CLASS = "P"
 CITY_FEATURE_CODE = "PPL"
 
 
-class BundledDataError(RuntimeError):
+class BundledDataError(GeoFossError):
     """The bundled data cannot be produced (a package is missing or carries unexpected data)."""
 
 

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import strip_url_credentials
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import (
     DEFAULT_FILE_MODE, HASH_CHUNK, AtomicFile, ensure_mode, sha256_file, write_bytes, zip_problem,
 )
@@ -39,7 +40,7 @@ RESERVED_NAMES = frozenset({MANIFEST_NAME, LOCK_NAME})
 HEAD_UNSUPPORTED = (405, 501)  # servers that refuse HEAD: check mode then predicts a change
 
 
-class CacheError(Exception):
+class CacheError(GeoFossError):
     """A fetch that failed cleanly; the cached copy is untouched."""
 
 

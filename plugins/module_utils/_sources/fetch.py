@@ -26,6 +26,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog im
     unknown_dataset,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, strip_url_credentials
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import ensure_mode, file_mode, sha256_file
 
@@ -57,13 +58,8 @@ DEFAULT_DATASETS = {
 }
 
 
-class FetchError(Exception):
+class FetchError(GeoFossError):
     """A fetch that failed; `result` holds what was done before the failure (files, counters)."""
-
-    def __init__(self, message, result=None):
-        super().__init__(message)
-        self.message = message
-        self.result = result or {}
 
 
 class Target:

@@ -24,6 +24,7 @@ import zlib
 from typing import NamedTuple
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import archive_problem
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
 MAX_LINE_BYTES = 64 * 1024  # the longest real geoname row (alternate names) is ~10 KiB
 CONTINENTS = {
@@ -54,7 +55,7 @@ _ISO_3166_2_RE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}\Z")
 _TIME_ZONE_RE = re.compile(r"[A-Za-z0-9_+\-/]{1,64}\Z")
 
 
-class SourceError(Exception):
+class SourceError(GeoFossError):
     """A source file that cannot be read at all."""
 
     def __init__(self, file, reason):
@@ -63,7 +64,7 @@ class SourceError(Exception):
         self.reason = reason
 
 
-class RowError(Exception):
+class RowError(GeoFossError):
     """One bad data line: file, line number, field (column name or None), reason."""
 
     def __init__(self, file, line, field, reason):

@@ -23,6 +23,7 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, TokenBucket
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import USER_AGENT
@@ -56,14 +57,13 @@ _RESERVED_KEYS = {_key(name) for name in RESERVED_PARAMETERS}
 _STRUCTURED_KEYS = frozenset(STRUCTURED_FIELDS)
 
 
-class NominatimError(Exception):
+class NominatimError(GeoFossError):
     """A Nominatim search that cannot be made or failed; the message says why and what to do."""
 
     def __init__(self, message, url=None, status=None):
-        self.message = message
+        super().__init__(message)
         self.url = url
         self.status = status
-        super().__init__(message)
 
 
 # policy ---------------------------------------------------------------------------------
