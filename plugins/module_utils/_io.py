@@ -208,17 +208,19 @@ class AtomicFile:
         if self.dry_run:
             changed = not same or ensure_mode(self.path, self.mode, dry_run=True)
         else:
-            assert self._handle is not None and self.temp_path is not None
+            handle, temp_path = self._handle, self.temp_path
+            if handle is None or temp_path is None:
+                raise ValueError("%s: the atomic write has no temporary file" % self.path)
             try:
-                self._handle.flush()
-                os.fsync(self._handle.fileno())
-                self._handle.close()
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
                 if same:
-                    os.unlink(self.temp_path)
+                    os.unlink(temp_path)
                     changed = ensure_mode(self.path, self.mode)
                 else:
-                    os.chmod(self.temp_path, self.mode)
-                    os.replace(self.temp_path, self.path)
+                    os.chmod(temp_path, self.mode)
+                    os.replace(temp_path, self.path)
                     _fsync_folder(self.path)
                     changed = True
                 self.temp_path = None
@@ -274,8 +276,7 @@ def write_bytes(path: str, data: bytes, mode: int = DEFAULT_FILE_MODE, dry_run: 
     """``data`` written to ``path`` through the atomic write."""
     with atomic_write(path, mode=mode, dry_run=dry_run) as out:
         out.write(data)
-    assert out.result is not None
-    return out.result
+        return out.commit()
 
 
 # -- zip safety ----------------------------------------------------------------------------

@@ -24,16 +24,16 @@ def enrich_from_natural_earth(entries: list[Entry], inputs: Inputs, iso_by_admin
     (admin1, admin0) and records per layer what matched in ``enrichment``."""
     files = inputs.files
     admin1_entries = {e.source.key: e for e in entries if e.level == "admin1"}
-    for key, entry in admin1_entries.items():
+    for key, division in admin1_entries.items():
         if key in iso_by_admin1_key:
-            entry.extra["iso_3166_2"] = iso_by_admin1_key[key]
+            division.extra["iso_3166_2"] = iso_by_admin1_key[key]
     polygons: dict[str, list[Polygon]] = {"admin1": [], "admin0": []}
     if files.ne_admin1 and admin1_entries:
         by_id = {e.geonameid: e for e in admin1_entries.values()}
         matched = unmatched = 0
         inputs.used_files.append((files.ne_admin1, "natural_earth"))
         for feature in natural_earth.read_admin1(files.ne_admin1):
-            entry = admin1_entries.get(feature.gn_a1_code) or by_id.get(feature.gn_id)
+            entry = admin1_entries.get(feature.gn_a1_code) or (by_id.get(feature.gn_id) if feature.gn_id else None)
             if entry is None:
                 unmatched += 1 if inputs.wanted(feature.country_code or "") else 0
                 continue
@@ -52,16 +52,16 @@ def enrich_from_natural_earth(entries: list[Entry], inputs: Inputs, iso_by_admin
         inputs.used_files.append((files.ne_admin0, "natural_earth"))
         by_iso3 = {e.source.iso3: e for e in country_entries.values()}
         for admin0 in natural_earth.read_admin0(files.ne_admin0):
-            entry = country_entries.get(admin0.iso_a2) or next(
+            country = country_entries.get(admin0.iso_a2 or "") or next(
                 (by_iso3[code] for code in admin0.iso_a3 if code in by_iso3), None)
-            if entry is None:
+            if country is None:
                 unmatched += 1 if not inputs.countries else 0
                 continue
             matched += 1
             if admin0.wikidata_id:
-                entry.extra["wikidata_id"] = admin0.wikidata_id
+                country.extra["wikidata_id"] = admin0.wikidata_id
             polygons["admin0"].append(({
-                "geo_source_id": entry.geo_source_id, "name": entry.name,
-                "country_code": entry.country_code}, admin0.geometry))
+                "geo_source_id": country.geo_source_id, "name": country.name,
+                "country_code": country.country_code}, admin0.geometry))
         enrichment["admin0"] = {"file": os.path.basename(files.ne_admin0), "matched": matched, "unmatched": unmatched}
     return polygons

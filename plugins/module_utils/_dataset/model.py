@@ -16,31 +16,36 @@ import io
 import json
 import tempfile
 import traceback
-from typing import ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import (  # noqa: F401 (re-exported)
-    ATTRIBUTE_KEYS, GEO_SOURCE_ID_RE, LEVEL_INDEX, LEVELS, NODE_KEYS, NodeProblem, check_attributes, check_node,
-    node_problem,
+# re-exported: the dataset format's names stay importable from here
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import (  # noqa: F401 pylint: disable=unused-import
+    ATTRIBUTE_KEYS, GEO_SOURCE_ID_RE, LEVEL_INDEX, LEVELS, NODE_KEYS, NodeDict, NodeProblem, check_attributes,
+    check_node, node_problem,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, WriteResult, atomic_write
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import COLLECTION_NAME, COLLECTION_VERSION
 
-try:
+PYDANTIC_IMPORT_ERROR: str | None
+if TYPE_CHECKING:  # mypy checks against pydantic; at run time it may be missing (see below)
     from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-    PYDANTIC_IMPORT_ERROR = None
-except ImportError:
-    PYDANTIC_IMPORT_ERROR = traceback.format_exc()
-    BaseModel = object  # lets the module import; the models are unusable until pydantic is installed
+else:
+    try:
+        from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+        PYDANTIC_IMPORT_ERROR = None
+    except ImportError:
+        PYDANTIC_IMPORT_ERROR = traceback.format_exc()
+        BaseModel = object  # lets the module import; the models are unusable until pydantic is installed
 
-    def _absent(*args, **kwargs):
-        return lambda f: f
+        def _absent(*args, **kwargs):
+            return lambda f: f
 
-    ConfigDict = Field = dict
-    field_validator = model_validator = _absent
+        ConfigDict = Field = dict
+        field_validator = model_validator = _absent
 
-    class ValidationError(Exception):
-        pass
+        class ValidationError(Exception):
+            pass
 
 DATASET_KIND = "geofoss.netbox/dataset"
 SCHEMA_VERSION = 1
@@ -66,7 +71,7 @@ class DatasetError(GeoFossError):
         return cls(text, file=file, line=line, field=problem.field)
 
 
-def _complete(data: dict, level: str | None) -> dict:
+def _complete(data: dict[str, Any], level: str | None) -> dict[str, Any]:
     """A node given to a model with the defaults a Python caller may leave out (parent,
     description, attributes, null attributes, the level of a per-level model)."""
     node = dict(data)
@@ -100,7 +105,7 @@ class Attributes(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _one_validation(cls, data):
+    def _one_validation(cls, data: Any) -> Any:
         if isinstance(data, dict):
             problem = check_attributes(dict(dict.fromkeys(ATTRIBUTE_KEYS), **data))
             if problem:
@@ -124,7 +129,7 @@ class Node(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _one_validation(cls, data):
+    def _one_validation(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data  # pydantic tells what it expected
         node = _complete(data, cls.LEVEL)
@@ -135,10 +140,10 @@ class Node(BaseModel):
             raise ValueError(str(problem))
         return node
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> NodeDict:
         data = self.model_dump()
         data["attributes"] = {key: data["attributes"][key] for key in ATTRIBUTE_KEYS}
-        return {key: data[key] for key in NODE_KEYS}
+        return {key: data[key] for key in NODE_KEYS}  # type: ignore[return-value]  # the keys of a NodeDict
 
 
 class ContinentNode(Node):
@@ -172,7 +177,7 @@ NODE_MODELS = {
 }
 
 
-def parse_node(data: dict) -> Node:
+def parse_node(data: Any) -> Node:
     """The level's model for ``data`` (a node as in the file: every key present); raises
     ValueError naming the field when it is invalid."""
     problem = check_node(data)
@@ -207,22 +212,24 @@ class DatasetHeader(BaseModel):
 
     @field_validator("levels")
     @classmethod
-    def _known_levels(cls, value):
+    def _known_levels(cls, value: list[str]) -> list[str]:
         unknown = [level for level in value if level not in LEVEL_INDEX]
         if unknown:
             raise ValueError("unknown levels %s" % unknown)
-        return sorted(set(value), key=LEVEL_INDEX.get)
+        return sorted(set(value), key=LEVEL_INDEX.__getitem__)
 
 
-def node_sort_key(node: dict) -> tuple:
+def node_sort_key(node: Any) -> tuple[int, str, str]:
     """(level, country code, geo_source_id); total on malformed nodes too, so that they
     reach validation and get a proper message."""
     attributes = node.get("attributes")
     country_code = attributes.get("country_code") if isinstance(attributes, dict) else None
-    return (LEVEL_INDEX.get(node.get("level"), len(LEVELS)), str(country_code or ""), str(node.get("geo_source_id")))
+    level = node.get("level")
+    return (LEVEL_INDEX.get(level, len(LEVELS)) if isinstance(level, str) else len(LEVELS), str(country_code or ""),
+            str(node.get("geo_source_id")))
 
 
-def _lines(path: str):
+def _lines(path: str) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes) of each line: decoded one by one (_decode), so bad UTF-8 is
     reported with its line."""
     try:
@@ -233,7 +240,7 @@ def _lines(path: str):
         raise DatasetError("%s: cannot read dataset: %s" % (path, exc)) from exc
 
 
-def _decode(path: str, number: int, line: bytes):
+def _decode(path: str, number: int, line: bytes) -> Any:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -245,7 +252,7 @@ def _decode(path: str, number: int, line: bytes):
         raise DatasetError("%s:%d: not JSON: %s" % (path, number, exc)) from exc
 
 
-def _header(path: str, lines) -> DatasetHeader:
+def _header(path: str, lines: Iterator[tuple[int, bytes]]) -> DatasetHeader:
     first = next(lines, None)
     if first is None:
         raise DatasetError("%s: empty file, not a dataset" % path)
@@ -265,12 +272,12 @@ def read_header(path: str) -> DatasetHeader:
     return _header(path, _lines(path))
 
 
-def read_dataset(path: str):
-    """(header, iterator of Node): every node validated by its level's pydantic model."""
+def read_dataset(path: str) -> tuple[DatasetHeader, Iterator[Node]]:
+    """(header, iterator of Node): every node checked (validate.check_node), then its level's model."""
     lines = _lines(path)
     header = _header(path, lines)
 
-    def nodes():
+    def nodes() -> Iterator[Node]:
         for number, line in lines:
             data = _decode(path, number, line)
             problem = check_node(data)
@@ -280,7 +287,7 @@ def read_dataset(path: str):
     return header, nodes()
 
 
-def iter_node_dicts(path: str, validate: bool = False):
+def iter_node_dicts(path: str, validate: bool = False) -> Iterator[NodeDict]:
     """The nodes as plain dicts, json.loads per line and nothing more (world-scale planning).
 
     ``validate=True`` checks each node (validate.check_node, the one node validation).
@@ -301,14 +308,14 @@ def iter_node_dicts(path: str, validate: bool = False):
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
-def node_line(node) -> str:
+def node_line(node: NodeDict | Node) -> str:
     """The canonical line of one node (a Node or a dict), keys in file order, without ``\\n``."""
     if not isinstance(node, dict):
-        node = node.to_dict()
-    elif tuple(node) != NODE_KEYS or tuple(node["attributes"]) != ATTRIBUTE_KEYS:
-        attributes = node["attributes"]
-        node = {key: node[key] for key in NODE_KEYS}
-        node["attributes"] = {key: attributes[key] for key in ATTRIBUTE_KEYS}
+        return _dumps(node.to_dict())
+    if tuple(node) != NODE_KEYS or tuple(node["attributes"]) != ATTRIBUTE_KEYS:
+        ordered: dict[str, Any] = {key: node[key] for key in NODE_KEYS}  # type: ignore[literal-required]
+        ordered["attributes"] = {key: node["attributes"][key] for key in ATTRIBUTE_KEYS}
+        return _dumps(ordered)
     return _dumps(node)
 
 
@@ -316,12 +323,12 @@ class _Tree:
     """Checks, while nodes stream past, what NetBox would refuse: unknown or later parents,
     duplicate ids, siblings with equal names or slugs (exact comparison, top level included)."""
 
-    def __init__(self):
-        self.ids = set()
-        self.names = set()
-        self.slugs = set()
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.names: set[tuple[str | None, str]] = set()
+        self.slugs: set[tuple[str | None, str]] = set()
 
-    def add(self, node: dict) -> NodeProblem | None:
+    def add(self, node: NodeDict) -> NodeProblem | None:
         source_id, parent = node["geo_source_id"], node["parent"]
         if source_id in self.ids:
             return NodeProblem("geo_source_id", "duplicate geo_source_id %s" % source_id)
@@ -337,14 +344,14 @@ class _Tree:
         return None
 
 
-def write_dataset(path: str, header: DatasetHeader, nodes, presorted: bool = False, dry_run: bool = False,
-                  mode: int = DEFAULT_FILE_MODE) -> str:
+def write_dataset(path: str, header: DatasetHeader, nodes: Iterable[NodeDict | Node], presorted: bool = False,
+                  dry_run: bool = False, mode: int = DEFAULT_FILE_MODE) -> str:
     """write_dataset_file, returning only the sha256 of the file's bytes."""
     return write_dataset_file(path, header, nodes, presorted=presorted, dry_run=dry_run, mode=mode).sha256
 
 
-def write_dataset_file(path: str, header: DatasetHeader, nodes, presorted: bool = False, dry_run: bool = False,
-                       mode: int = DEFAULT_FILE_MODE) -> WriteResult:
+def write_dataset_file(path: str, header: DatasetHeader, nodes: Iterable[NodeDict | Node], presorted: bool = False,
+                       dry_run: bool = False, mode: int = DEFAULT_FILE_MODE) -> WriteResult:
     """Write the dataset atomically (_io) with the permission bits ``mode``; returns the
     file's sha256, size and whether it changed.
 
@@ -357,7 +364,7 @@ def write_dataset_file(path: str, header: DatasetHeader, nodes, presorted: bool 
     """
     if not presorted:
         nodes = sorted((n if isinstance(n, dict) else n.to_dict() for n in nodes), key=node_sort_key)
-    counts = {}
+    counts: dict[str, int] = {}
     tree = _Tree()
     nodes_digest = hashlib.sha256()
     previous_key = None
@@ -389,19 +396,20 @@ def write_dataset_file(path: str, header: DatasetHeader, nodes, presorted: bool 
         return _publish(path, header_line, body, dry_run, mode)
 
 
-def _publish(path: str, header_line: bytes, body, dry_run: bool, mode: int) -> WriteResult:
+def _publish(path: str, header_line: bytes, body: IO[bytes], dry_run: bool, mode: int) -> WriteResult:
     """The header line, then the spooled node lines, through the atomic write (gzip for .gz)."""
     try:
         with atomic_write(path, mode=mode, dry_run=dry_run) as out:
             # mtime=0 and no file name inside: the same nodes give the same .gz bytes
-            sink = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) \
-                if path.endswith(".gz") else out
+            gzipped = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) \
+                if path.endswith(".gz") else None
+            sink = gzipped or out
             sink.write(header_line)
             body.seek(0)
             for block in iter(lambda: body.read(1 << 20), b""):
                 sink.write(block)
-            if sink is not out:
-                sink.close()
+            if gzipped is not None:
+                gzipped.close()
+        return out.commit()
     except OSError as exc:
         raise DatasetError("%s: cannot write dataset: %s" % (path, exc), file=path) from exc
-    return out.result

@@ -11,7 +11,9 @@ from typing import Any, Iterator
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.inputs import Inputs
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import clean_description, format_population
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.tree import Entry
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import ATTRIBUTE_KEYS, LEVEL_INDEX
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import (
+    ATTRIBUTE_KEYS, LEVEL_INDEX, NodeDict,
+)
 
 
 def attributes_of(entry: Entry, inputs: Inputs) -> dict[str, Any]:
@@ -58,7 +60,7 @@ def description_of(entry: Entry, attributes: dict[str, Any], inputs: Inputs) -> 
     return clean_description(text)
 
 
-def node_dicts(entries: list[Entry], inputs: Inputs) -> Iterator[dict[str, Any]]:
+def node_dicts(entries: list[Entry], inputs: Inputs) -> Iterator[NodeDict]:
     """The nodes in file order (``entries`` sorted in place), built one at a time: the cities
     never all exist as dicts. write_dataset validates them, like every node it writes."""
     entries.sort(key=lambda e: (LEVEL_INDEX[e.level], e.country_code or "", e.geo_source_id))

@@ -27,7 +27,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.inputs imp
     CAPITAL_FEATURE_CODES, DEFAULT_EXCLUDED_FEATURE_CODES, Inputs, RejectLog, SourceFiles, TransformError,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (  # noqa: F401 (re-exported)
-    LEVEL_INDEX, LEVELS, DatasetError, DatasetHeader, write_dataset_file,
+    LEVEL_INDEX, LEVELS, DatasetError, DatasetHeader, Provenance, write_dataset_file,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.render import node_dicts
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.tree import Tree
@@ -86,7 +86,7 @@ class Transform:
         self.tree = Tree(self.inputs, self.levels)
         self.enrichment: dict[str, dict] = {}
 
-    def provenance(self) -> list[dict[str, Any]]:
+    def provenance(self) -> list[Provenance]:
         """Per file read: its sha256, source, licence and attribution (geo_fetch's manifest's, when it has them)."""
         manifest = {}
         if self.files.manifest:
@@ -111,7 +111,7 @@ class Transform:
                      "licence": item.get("licence") or licence, "attribution": item.get("attribution") or attribution}
             if item.get("url"):
                 entry["url"] = item["url"]
-            entries.append(entry)
+            entries.append(Provenance(**entry))
         return entries
 
     def run(self) -> dict[str, Any]:

@@ -14,9 +14,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug impor
     clean_name, make_slug, slug_candidates, slugify, unique_names_and_slugs,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import LEVEL_INDEX
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import (
-    CONTINENTS, AdminCode, Country, Place,
-)
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import CONTINENTS, AdminCode, Place
 
 ORPHAN_SAMPLE_SIZE = 20
 

@@ -13,7 +13,7 @@ hundreds of thousands of nodes (see benchmarks/ for the figures).
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, TypedDict
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     SLUG_MAX, SLUG_RE, description_problem, name_problem,
@@ -44,6 +44,18 @@ CONTINENT_CODES = ("AF", "AN", "AS", "EU", "NA", "OC", "SA")
 _NODE_KEY_SET = frozenset(NODE_KEYS)
 _ATTRIBUTE_KEY_SET = frozenset(ATTRIBUTE_KEYS)
 _NUMBERS = (("population", None), ("latitude", 90.0), ("longitude", 180.0))
+
+
+class NodeDict(TypedDict):
+    """A node as a dataset file holds it (NODE_KEYS, in this order); check_node tells whether
+    a dict read from a file is one."""
+    geo_source_id: str
+    level: str
+    name: str
+    slug: str
+    parent: str | None
+    description: str
+    attributes: dict[str, Any]  # ATTRIBUTE_KEYS, every one present
 
 
 class NodeProblem(NamedTuple):

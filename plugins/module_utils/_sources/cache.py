@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import shutil
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -28,10 +29,13 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._io import (
     DEFAULT_FILE_MODE, HASH_CHUNK, AtomicFile, ensure_mode, sha256_file, write_bytes, zip_problem,
 )
 
+if TYPE_CHECKING:
+    from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
+
 try:
     import fcntl
 except ImportError:  # not POSIX: runs are not serialised
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_KIND = "geofoss.netbox/fetch-manifest"
@@ -44,25 +48,25 @@ class CacheError(GeoFossError):
     """A fetch that failed cleanly; the cached copy is untouched."""
 
 
-def utc_now_iso(now=None) -> str:
+def utc_now_iso(now: float | None = None) -> str:
     when = datetime.datetime.now(datetime.timezone.utc) if now is None else \
         datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _normalise_checksum(checksum) -> str | None:
+def _normalise_checksum(checksum: Any) -> str | None:
     if not checksum:
         return None
     expected = str(checksum).strip().lower()
     return expected[len("sha256:"):] if expected.startswith("sha256:") else expected
 
 
-def _mismatch(name, url, expected, got) -> str:
+def _mismatch(name: str, url: str, expected: str, got: str) -> str:
     return "checksum mismatch for %s from %s: expected sha256 %s, got %s; the cached copy is kept" % (
         name, strip_url_credentials(url), expected, got)
 
 
-def _describe_os_error(exc, what) -> str:
+def _describe_os_error(exc: OSError, what: str) -> str:
     if getattr(exc, "errno", None) == errno.ENOSPC:
         return "%s: no space left on device" % what
     return "%s: %s" % (what, exc.strerror or exc)
@@ -76,17 +80,18 @@ class Cache:
     manifest get the permission bits `mode`.
     """
 
-    def __init__(self, dest, http=None, now=None, mode=DEFAULT_FILE_MODE):
+    def __init__(self, dest: str, http: HttpClient | None = None, now: Callable[[], float] | None = None,
+                 mode: int = DEFAULT_FILE_MODE) -> None:
         self.dest = os.path.abspath(os.path.expanduser(dest))
         self.http = http
         self.mode = mode
         self._now = now
         self.manifest_path = os.path.join(self.dest, MANIFEST_NAME)
-        self.entries = {}
+        self.entries: dict[str, dict[str, Any]] = {}
         self._load()
 
     # manifest --------------------------------------------------------------------
-    def _load(self):
+    def _load(self) -> None:
         if os.path.exists(self.dest) and not os.path.isdir(self.dest):
             raise CacheError("dest %s exists and is not a folder" % self.dest)
         try:
@@ -104,7 +109,7 @@ class Cache:
                              % (self.manifest_path, MANIFEST_KIND))
         self.entries = {item["path"]: {k: v for k, v in item.items() if k != "path"} for item in files}
 
-    def save(self):
+    def save(self) -> None:
         # "path" is relative to the manifest's folder, so a cache folder can be moved or copied.
         document = {"kind": MANIFEST_KIND, "schema_version": 1,
                     "files": [dict(self.entries[name], path=name) for name in sorted(self.entries)]}
@@ -115,14 +120,14 @@ class Cache:
             raise CacheError(_describe_os_error(exc, "cannot write the cache manifest %s" % self.manifest_path)) from None
 
     # folder ------------------------------------------------------------------------
-    def ensure_dest(self):
+    def ensure_dest(self) -> None:
         try:
             os.makedirs(self.dest, exist_ok=True)
         except OSError as exc:
             raise CacheError(_describe_os_error(exc, "cannot create dest %s" % self.dest)) from None
 
     @contextlib.contextmanager
-    def locked(self):
+    def locked(self) -> Iterator[None]:
         """Serialise runs on one cache folder (two playbooks fetching into the same dest)."""
         if fcntl is None or not os.path.isdir(self.dest):
             yield
@@ -134,7 +139,7 @@ class Cache:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def path_for(self, name) -> str:
+    def path_for(self, name: Any) -> str:
         """The cache path of file `name`; refuses names that would leave dest or clash with our own files."""
         if not isinstance(name, str) or not name or "\x00" in name:
             raise CacheError("invalid cache file name %r" % (name,))
@@ -148,7 +153,7 @@ class Cache:
             raise CacheError("refusing file name %r: %s resolves outside dest %s" % (name, path, self.dest))
         return path
 
-    def cached_sha256(self, name) -> str | None:
+    def cached_sha256(self, name: str) -> str | None:
         """sha256 of the cached copy when it exists and matches its manifest entry, else None."""
         path = self.path_for(name)
         entry = self.entries.get(name)
@@ -160,8 +165,8 @@ class Cache:
         return digest if digest == entry.get("sha256") else None
 
     # fetching ----------------------------------------------------------------------
-    def fetch(self, name, url, dataset=None, source=None, force=False, checksum=None, check_mode=False,
-              extra=None) -> dict:
+    def fetch(self, name: str, url: str, dataset: str | None = None, source: str | None = None, force: bool = False,
+              checksum: str | None = None, check_mode: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Bring `url` into the cache as file `name`; returns the file's result entry.
 
         The entry has dataset, path, url, sha256, size, etag, last_modified, fetched
@@ -173,8 +178,7 @@ class Cache:
         if scheme == "file":
             fetcher = self._fetch_file
         elif scheme in ("http", "https"):
-            if self.http is None:
-                raise CacheError("no HTTP client given for %s" % strip_url_credentials(url))
+            self._client(url)
             fetcher = self._fetch_http
         else:
             raise CacheError("unsupported URL scheme %r in %s (use https://, http:// or file://)"
@@ -194,12 +198,18 @@ class Cache:
             self.save()  # an unchanged manifest stays as it is (its mode set)
         return entry
 
-    def _base_entry(self, name):
+    def _client(self, url: str) -> HttpClient:
+        if self.http is None:
+            raise CacheError("no HTTP client given for %s" % strip_url_credentials(url))
+        return self.http
+
+    def _base_entry(self, name: str) -> dict[str, Any]:
         entry = dict(self.entries.get(name) or {})
         return {"sha256": entry.get("sha256"), "size": entry.get("size"), "etag": entry.get("etag"),
                 "last_modified": entry.get("last_modified"), "fetched_at": entry.get("fetched_at")}
 
-    def _fetch_http(self, name, path, url, current, conditional, expected, check_mode):
+    def _fetch_http(self, name: str, path: str, url: str, current: str | None, conditional: str | None,
+                    expected: str | None, check_mode: bool) -> dict[str, Any]:
         entry = self._base_entry(name)
         headers = {}
         if conditional is not None:
@@ -211,7 +221,7 @@ class Cache:
             return self._probe_http(url, headers, entry, current)
         self.ensure_dest()
         with self._writing(name, path) as out:
-            response, _written = self.http.download(url, out, headers=headers or None, expected=(200, 304))
+            response, _written = self._client(url).download(url, out, headers=headers or None, expected=(200, 304))
             if response.status_code == 304:
                 out.discard()
                 entry.update(fetched=False, changed=False)
@@ -219,9 +229,11 @@ class Cache:
             return self._adopt(name, out, expected, entry, url, etag=response.headers.get("ETag"),
                                last_modified=response.headers.get("Last-Modified"))
 
-    def _probe_http(self, url, headers, entry, cached):
+    def _probe_http(self, url: str, headers: dict[str, str], entry: dict[str, Any],
+                    cached: str | None) -> dict[str, Any]:
         """Check mode: a HEAD (conditional when cached) predicts the change without writing."""
-        response = self.http.request("HEAD", url, headers=headers or None, expected=(200, 304) + HEAD_UNSUPPORTED)
+        response = self._client(url).request("HEAD", url, headers=headers or None,
+                                             expected=(200, 304) + HEAD_UNSUPPORTED)
         response.close()
         if response.status_code == 304:
             entry.update(fetched=False, changed=False)
@@ -242,7 +254,8 @@ class Cache:
                      last_modified=response.headers.get("Last-Modified") or entry.get("last_modified"))
         return entry
 
-    def _fetch_file(self, name, path, url, current, conditional, expected, check_mode):
+    def _fetch_file(self, name: str, path: str, url: str, current: str | None, conditional: str | None,
+                    expected: str | None, check_mode: bool) -> dict[str, Any]:
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
             raise CacheError("file:// URL %s names host %r; only local files are supported" % (url, parts.netloc))
@@ -264,7 +277,7 @@ class Cache:
             return self._adopt(name, out, expected, entry, url, etag=None, last_modified=modified)
 
     @contextlib.contextmanager
-    def _writing(self, name, path):
+    def _writing(self, name: str, path: str) -> Iterator[AtomicFile]:
         """The atomic write of cache file `name`; OSErrors become CacheErrors, the cached copy is kept."""
         try:
             out = AtomicFile(path, mode=self.mode)
@@ -277,14 +290,15 @@ class Cache:
             raise CacheError(_describe_os_error(
                 exc, "cannot write %s into dest %s; the cached copy is kept" % (name, self.dest))) from None
 
-    def _adopt(self, name, out, expected, entry, url, etag, last_modified):
+    def _adopt(self, name: str, out: AtomicFile, expected: str | None, entry: dict[str, Any], url: str,
+               etag: str | None, last_modified: str | None) -> dict[str, Any]:
         """Verify the complete download, then let it replace the cached copy if it differs."""
         out.flush()
         digest, size = out.sha256, out.size
         if expected and digest != expected:
             raise CacheError(_mismatch(name, url, expected, digest))
         if name.lower().endswith(".zip"):
-            problem = zip_problem(out.temp_path)
+            problem = zip_problem(out.temp_path) if out.temp_path else None
             if problem:
                 raise CacheError("%s from %s is broken: %s; the cached copy is kept"
                                  % (name, strip_url_credentials(url), problem))

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import traceback
 from pathlib import Path
+from typing import Any, Callable, Mapping
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError
@@ -28,12 +29,16 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog im
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, strip_url_credentials
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
-from ansible_collections.geofoss.netbox.plugins.module_utils._io import ensure_mode, file_mode, sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import (
+    DEFAULT_FILE_MODE, ensure_mode, file_mode, sha256_file,
+)
 
+BUNDLED_IMPORT_ERROR: str | None
+NOMINATIM_IMPORT_ERROR: str | None
 try:
     from ansible_collections.geofoss.netbox.plugins.module_utils._sources import bundled as _bundled
 except ImportError:
-    _bundled = None
+    _bundled = None  # type: ignore[assignment]
     BUNDLED_IMPORT_ERROR = traceback.format_exc()
 else:
     BUNDLED_IMPORT_ERROR = None
@@ -41,12 +46,14 @@ else:
 try:
     from ansible_collections.geofoss.netbox.plugins.module_utils._sources import nominatim as _nominatim
 except ImportError:
-    _nominatim = None
+    _nominatim = None  # type: ignore[assignment]
     NOMINATIM_IMPORT_ERROR = traceback.format_exc()
 else:
     NOMINATIM_IMPORT_ERROR = None
 
 SOURCES = ("bundled", "geonames", "natural_earth", "nominatim")
+Params = Mapping[str, Any]  # the module's parameters
+MakeHttp = Callable[..., HttpClient]  # (params, rate=None) -> the client
 
 GEONAMES_COUNTRY_PREFIX = "country:"
 _COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
@@ -67,14 +74,14 @@ class Target:
 
     __slots__ = ("dataset", "file", "url")
 
-    def __init__(self, dataset, file, url):
+    def __init__(self, dataset: str, file: str, url: str) -> None:
         self.dataset = dataset
         self.file = file
         self.url = url
 
 
 # names and URLs -----------------------------------------------------------------------
-def geonames_file(dataset) -> tuple[str, str]:
+def geonames_file(dataset: object) -> tuple[str, str]:
     """(canonical dataset name, GeoNames file name) for a dataset name, a file name, or a country code."""
     name = str(dataset).strip()
     if name in GEONAMES_FILES:
@@ -89,10 +96,10 @@ def geonames_file(dataset) -> tuple[str, str]:
         code = code.upper()
         return GEONAMES_COUNTRY_PREFIX + code, code + ".zip"
     raise ValueError(unknown_dataset("geonames", dataset, list(GEONAMES_FILES),
-                              ", or a per-country file as country:XX or XX (ISO 3166-1 alpha-2, e.g. country:DE)"))
+                                     ", or a per-country file as country:XX or XX (ISO 3166-1 alpha-2, e.g. country:DE)"))
 
 
-def natural_earth_file(dataset, scale) -> tuple[str, str, str]:
+def natural_earth_file(dataset: object, scale: str) -> tuple[str, str, str]:
     """(layer, scale, Natural Earth file name) for a layer name (at `scale`) or a full ne_<scale>_<layer> name."""
     name = str(dataset).strip()
     ext = ".zip"
@@ -102,14 +109,15 @@ def natural_earth_file(dataset, scale) -> tuple[str, str, str]:
     else:
         layer = name
     if layer not in NATURAL_EARTH_LAYERS:
-        raise ValueError(unknown_dataset("natural_earth", dataset, list(NATURAL_EARTH_LAYERS),
-                                  " (at the scale option, or named in full like ne_50m_admin_0_countries[.zip|.geojson])"))
+        raise ValueError(unknown_dataset(
+            "natural_earth", dataset, list(NATURAL_EARTH_LAYERS),
+            " (at the scale option, or named in full like ne_50m_admin_0_countries[.zip|.geojson])"))
     if scale not in NATURAL_EARTH_SCALES:
         raise ValueError("unknown natural_earth scale %r; valid: %s" % (scale, ", ".join(NATURAL_EARTH_SCALES)))
     return layer, scale, natural_earth_name(scale, layer, ext)
 
 
-def normalise_base_url(base_url) -> str:
+def normalise_base_url(base_url: object) -> str:
     """base_url with a trailing slash; a plain absolute path becomes a file:// URL."""
     text = str(base_url).strip()
     if text.startswith("/"):
@@ -121,12 +129,13 @@ def normalise_base_url(base_url) -> str:
     return text if text.endswith("/") else text + "/"
 
 
-def file_url(base_url, file_name, scale=None) -> str:
+def file_url(base_url: str, file_name: str, scale: str | None = None) -> str:
     base = base_url.replace("{scale}", scale) if scale else base_url
     return base + quote(file_name)
 
 
-def plan_targets(source, datasets, base_url=None, scale="10m") -> list[Target]:
+def plan_targets(source: str, datasets: list[str] | None, base_url: str | None = None,
+                 scale: str = "10m") -> list[Target]:
     """The files to fetch for a geonames or natural_earth request, duplicates dropped, in order."""
     datasets = list(datasets) if datasets else list(DEFAULT_DATASETS[source])
     targets, seen = [], set()
@@ -152,7 +161,7 @@ def plan_targets(source, datasets, base_url=None, scale="10m") -> list[Target]:
     return targets
 
 
-def checksums_for(checksums, targets) -> dict:
+def checksums_for(checksums: object, targets: list[Target]) -> dict[str, str]:
     """file name -> sha256 from a dict keyed by dataset or file name; a key matching nothing is an error."""
     if not checksums:
         return {}
@@ -177,7 +186,7 @@ def checksums_for(checksums, targets) -> dict:
 
 
 # the run --------------------------------------------------------------------------------
-def _http_client(params, rate=None):
+def _http_client(params: Params, rate: float | None = None) -> HttpClient:
     return HttpClient(
         rate=float(params.get("rate_limit") or 0) if rate is None else rate,
         burst=1,
@@ -195,7 +204,7 @@ RESULT_KEYS = ("dataset", "file", "path", "url", "sha256", "size", "etag", "last
 NOMINATIM_KEYS = ("query", "results")  # the query as given, the number of places found
 
 
-def _public(entry) -> dict:
+def _public(entry: dict[str, Any]) -> dict[str, Any]:
     public = {key: entry.get(key) for key in RESULT_KEYS}
     public.update({key: entry[key] for key in NOMINATIM_KEYS if key in entry})
     return public
@@ -204,25 +213,35 @@ def _public(entry) -> dict:
 class _Run:
     """State shared by the steps of one run, so that a failure can report what was done."""
 
-    def __init__(self, params, check_mode, make_http):
+    def __init__(self, params: Params, check_mode: bool, make_http: MakeHttp | None) -> None:
         self.params = params
         self.source = params.get("source") or "bundled"
         self.check_mode = check_mode
         self.make_http = make_http or _http_client
-        self.http = None
-        self.cache = None
-        self.mode = None  # the files' permission bits, from the mode option
-        self.files = []
-        self.warnings = []
-        self.extra = {}  # source-specific result keys
+        self.http: HttpClient | None = None
+        self._cache: Cache | None = None
+        self.mode = DEFAULT_FILE_MODE  # the files' permission bits, from the mode option
+        self.files: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        self.extra: dict[str, Any] = {}  # source-specific result keys
 
-    def result(self):
+    @property
+    def cache(self) -> Cache:
+        if self._cache is None:
+            raise FetchError("dest %s is not open yet" % self.params.get("dest"))
+        return self._cache
+
+    @cache.setter
+    def cache(self, cache: Cache) -> None:
+        self._cache = cache
+
+    def result(self) -> dict[str, Any]:
         result = {
             "changed": any(entry["changed"] for entry in self.files),
             "source": self.source,
             "files": self.files,
-            "dest": self.cache.dest if self.cache else self.params.get("dest"),
-            "manifest": self.cache.manifest_path if self.cache else None,
+            "dest": self._cache.dest if self._cache else self.params.get("dest"),
+            "manifest": self._cache.manifest_path if self._cache else None,
             "http": self.http.counters if self.http else {"requests": 0, "retries": 0, "throttled": 0, "bytes": 0},
         }
         if self.source in LICENCES:
@@ -231,7 +250,7 @@ class _Run:
         return result
 
 
-def run_fetch(params, check_mode=False, make_http=None) -> dict:
+def run_fetch(params: Params, check_mode: bool = False, make_http: MakeHttp | None = None) -> dict[str, Any]:
     """Run geo_fetch with the module's parameters; returns its result or raises FetchError."""
     run = _Run(params, check_mode, make_http)
     if run.source not in SOURCES:
@@ -266,7 +285,7 @@ def run_fetch(params, check_mode=False, make_http=None) -> dict:
     return result
 
 
-def _fetch_downloads(run):
+def _fetch_downloads(run: _Run) -> None:
     params = run.params
     targets = plan_targets(run.source, params.get("datasets"), params.get("base_url"), params.get("scale") or "10m")
     expected = checksums_for(params.get("checksums"), targets)
@@ -286,7 +305,7 @@ def _fetch_downloads(run):
             run.files.append(_public(entry))
 
 
-def _record_delegated(run, entries):
+def _record_delegated(run: _Run, entries: list[dict[str, Any]]) -> None:
     """Add files written by _bundled / _nominatim to the manifest and the results."""
     for entry in entries:
         entry.setdefault("file", os.path.basename(entry["path"]))
@@ -304,7 +323,7 @@ def _record_delegated(run, entries):
         run.cache.save()
 
 
-def _compare_with_dest(run, entries, scratch):
+def _compare_with_dest(run: _Run, entries: list[dict[str, Any]], scratch: str) -> list[dict[str, Any]]:
     """Check mode: entries written into `scratch` are reported at their dest path, changed if they
     differ in content or mode."""
     for entry in entries:
@@ -315,7 +334,7 @@ def _compare_with_dest(run, entries, scratch):
     return entries
 
 
-def _fetch_bundled(run):
+def _fetch_bundled(run: _Run) -> None:
     if _bundled is None:
         raise FetchError("the bundled source is not available in this installation: %s" % BUNDLED_IMPORT_ERROR)
     datasets = _bundled.validate_datasets(run.params.get("datasets") or list(DEFAULT_DATASETS["bundled"]))
@@ -341,7 +360,7 @@ def _fetch_bundled(run):
     _record_delegated(run, entries)
 
 
-def _fetch_nominatim(run):
+def _fetch_nominatim(run: _Run) -> None:
     if _nominatim is None:
         raise FetchError("the nominatim source is not available in this installation: %s" % NOMINATIM_IMPORT_ERROR)
     params = run.params
@@ -355,14 +374,14 @@ def _fetch_nominatim(run):
     if warning:
         run.warnings.append(warning)
     # the Nominatim searcher spaces its own requests (1/s on the public server): no second limiter
-    run.http = run.make_http(params, rate=0.0)
+    run.http = http = run.make_http(params, rate=0.0)
     ttl = params.get("cache_ttl")
     ttl = NOMINATIM_CACHE_TTL if ttl is None else int(ttl)
     dest = run.cache.dest
     run.extra["licence"], run.extra["attribution"] = LICENCES["nominatim"]
 
-    def search(into):
-        return _nominatim.run_queries(run.http, base_url, queries, into, params.get("user_agent"),
+    def search(into: str) -> list[dict[str, Any]]:
+        return _nominatim.run_queries(http, base_url, queries, into, params.get("user_agent"),
                                       params.get("email"), ttl, params.get("rate_limit"), mode=run.mode)
 
     try:
@@ -385,7 +404,7 @@ def _fetch_nominatim(run):
     _record_delegated(run, entries)
 
 
-def needs_http(params) -> bool:
+def needs_http(params: Params) -> bool:
     """True when the run will make HTTP requests (so requests must be installed)."""
     source = params.get("source") or "bundled"
     if source == "nominatim":

@@ -21,7 +21,7 @@ import re
 import sys
 import zipfile
 import zlib
-from typing import NamedTuple
+from typing import IO, Callable, Iterator, NamedTuple, TypeVar
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import archive_problem
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
@@ -41,6 +41,8 @@ COUNTRY_INFO_COLUMNS = 19
 ADMIN_CODES_COLUMNS = 4
 GEONAME_COLUMNS = 19
 
+Record = TypeVar("Record")
+
 _CONTROL_RE = re.compile(r"[\x00-\x1f]")
 _INTEGER_RE = re.compile(r"-?[0-9]{1,18}\Z")
 _COUNTRY_CODE_RE = re.compile(r"[A-Z]{2}\Z")
@@ -58,7 +60,7 @@ _TIME_ZONE_RE = re.compile(r"[A-Za-z0-9_+\-/]{1,64}\Z")
 class SourceError(GeoFossError):
     """A source file that cannot be read at all."""
 
-    def __init__(self, file, reason):
+    def __init__(self, file: str, reason: str) -> None:
         super().__init__("%s: %s" % (file, reason))
         self.file = file
         self.reason = reason
@@ -67,14 +69,14 @@ class SourceError(GeoFossError):
 class RowError(GeoFossError):
     """One bad data line: file, line number, field (column name or None), reason."""
 
-    def __init__(self, file, line, field, reason):
+    def __init__(self, file: str, line: int, field: str | None, reason: str) -> None:
         super().__init__("%s:%d: %s%s" % (file, line, "%s: " % field if field else "", reason))
         self.file = file
         self.line = line
         self.field = field
         self.reason = reason
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, str | int | None]:
         return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason}
 
 
@@ -129,7 +131,7 @@ def _zip_member(path: str, archive: zipfile.ZipFile, suffix: str = ".txt") -> st
                       % (len(names), suffix, ", ".join(names[:5]) or "none", stem, suffix))
 
 
-def iter_lines(path: str):
+def iter_lines(path: str) -> Iterator[tuple[int, str | RowError]]:
     """(line number, decoded text without line end, or RowError) for every line of a text
     file or of the .txt inside a .zip. Strips a UTF-8 BOM on line 1 and CR before LF."""
     file = display_name(path)
@@ -156,7 +158,7 @@ def iter_lines(path: str):
         raise SourceError(file, "cannot read: %s" % (exc.strerror or exc)) from exc
 
 
-def _decoded_lines(file: str, handle):
+def _decoded_lines(file: str, handle: IO[bytes]) -> Iterator[tuple[int, str | RowError]]:
     number = 0
     while True:
         raw = handle.readline(MAX_LINE_BYTES + 1)
@@ -181,7 +183,8 @@ def _decoded_lines(file: str, handle):
             yield number, RowError(file, number, None, "invalid UTF-8 at byte %d" % (exc.start + 1))
 
 
-def _rows(path, file, expected, kind, comments=False):
+def _rows(path: str, file: str, expected: int, kind: str,
+          comments: bool = False) -> Iterator[tuple[int, list[str] | RowError]]:
     """(number, columns) per data line with ``expected`` tab-separated columns, or a RowError.
     Blank lines, and `#` lines when ``comments``, are skipped."""
     for number, text in iter_lines(path):
@@ -198,7 +201,8 @@ def _rows(path, file, expected, kind, comments=False):
                 yield number, columns
 
 
-def _parse(path, file, expected, kind, build, comments=False):
+def _parse(path: str, file: str, expected: int, kind: str, build: Callable[[int, list[str]], Record],
+           comments: bool = False) -> Iterator[Record | RowError]:
     """Each data line through ``build(number, columns)`` -> record; RowErrors passed on."""
     for number, columns in _rows(path, file, expected, kind, comments):
         if isinstance(columns, RowError):
@@ -210,7 +214,7 @@ def _parse(path, file, expected, kind, build, comments=False):
             yield exc
 
 
-def _integer(file, number, field, value, allow_empty=False):
+def _integer(file: str, number: int, field: str, value: str, allow_empty: bool = False) -> int:
     if value == "" and allow_empty:
         return 0
     if not _INTEGER_RE.match(value):
@@ -218,7 +222,7 @@ def _integer(file, number, field, value, allow_empty=False):
     return int(value)
 
 
-def _coordinate(file, number, field, value, bound):
+def _coordinate(file: str, number: int, field: str, value: str, bound: int) -> float:
     try:
         result = float(value)
     except ValueError:
@@ -228,7 +232,7 @@ def _coordinate(file, number, field, value, bound):
     return result
 
 
-def _text(file, number, field, value, required=True):
+def _text(file: str, number: int, field: str, value: str, required: bool = True) -> str:
     value = value.strip()
     if required and not value:
         raise RowError(file, number, field, "is empty")
@@ -237,7 +241,7 @@ def _text(file, number, field, value, required=True):
     return value
 
 
-def _name(file, number, field, value):
+def _name(file: str, number: int, field: str, value: str) -> str:
     """A place name: required, and neither a spreadsheet formula (CSV exports of NetBox open
     in spreadsheets) nor HTML markup; no real GeoNames name starts with = + - @ or has < >."""
     value = _text(file, number, field, value)
@@ -248,11 +252,11 @@ def _name(file, number, field, value):
     return value
 
 
-def parse_country_info(path: str):
+def parse_country_info(path: str) -> Iterator[Country | RowError]:
     """countryInfo.txt: records Country, `#` comment lines and blank lines skipped."""
     file = display_name(path)
 
-    def build(number, columns):
+    def build(number: int, columns: list[str]) -> Country:
         code, iso3, continent = columns[0], columns[1], columns[8]
         if not _COUNTRY_CODE_RE.match(code):
             raise RowError(file, number, "ISO", "%r is not an ISO 3166-1 alpha-2 code" % code[:40])
@@ -271,19 +275,19 @@ def parse_country_info(path: str):
     return _parse(path, file, COUNTRY_INFO_COLUMNS, "countryInfo", build, comments=True)
 
 
-def _positive_id(file, number, field, value):
+def _positive_id(file: str, number: int, field: str, value: str) -> int:
     result = _integer(file, number, field, value)
     if result <= 0:
         raise RowError(file, number, field, "%d is not a positive geonameid" % result)
     return result
 
 
-def parse_admin_codes(path: str, level: str = "admin1"):
+def parse_admin_codes(path: str, level: str = "admin1") -> Iterator[AdminCode | RowError]:
     """admin1CodesASCII.txt / admin2Codes.txt: `CODE<TAB>name<TAB>asciiname<TAB>geonameid`."""
     file = display_name(path)
     key_re = _ADMIN1_KEY_RE if level == "admin1" else _ADMIN2_KEY_RE
 
-    def build(number, columns):
+    def build(number: int, columns: list[str]) -> AdminCode:
         key = columns[0]
         if not key_re.match(key):
             raise RowError(file, number, "code", "%r is not a %s code (%s)"
@@ -297,12 +301,12 @@ def parse_admin_codes(path: str, level: str = "admin1"):
     return _parse(path, file, ADMIN_CODES_COLUMNS, os.path.basename(path), build)
 
 
-def parse_iso3166_2(path: str):
+def parse_iso3166_2(path: str) -> Iterator[tuple[int, str, str] | RowError]:
     """admin1Iso3166-2.txt (from the bundled source): `CC.CODE<TAB>ISO 3166-2 code` per line;
     yields (line, admin1 key, ISO 3166-2 code) tuples or RowErrors."""
     file = display_name(path)
 
-    def build(number, columns):
+    def build(number: int, columns: list[str]) -> tuple[int, str, str]:
         if not _ADMIN1_KEY_RE.match(columns[0]):
             raise RowError(file, number, "code", "%r is not an admin1 code (CC.A1)" % columns[0][:40])
         if not _ISO_3166_2_RE.match(columns[1]):
@@ -311,7 +315,7 @@ def parse_iso3166_2(path: str):
     return _parse(path, file, 2, "admin1Iso3166-2", build, comments=True)
 
 
-def parse_geonames_table(path: str):
+def parse_geonames_table(path: str) -> Iterator[Place | RowError]:
     """The 19-column geoname table (citiesN.txt or citiesN.zip): records Place.
 
     The fast path of the transform: plain string checks, no pydantic, small strings
@@ -320,7 +324,7 @@ def parse_geonames_table(path: str):
     file = geoname_file_name(path)
     intern = sys.intern
 
-    def build(number, columns):
+    def build(number: int, columns: list[str]) -> Place:
         (geonameid, name, asciiname, _alternate, latitude, longitude, _feature_class, feature_code,
          country_code, _cc2, admin1, admin2, _admin3, _admin4, population, _elevation, _dem,
          time_zone, _modified) = columns

@@ -39,7 +39,7 @@ def test_streams_to_a_temporary_file_then_renames(tmp_path, strict_umask):
     with atomic_write(path) as out:
         out.write(b"one\n")
         assert not os.path.exists(path)
-        assert [name for name in os.listdir(tmp_path)] == [os.path.basename(out.temp_path)]
+        assert os.listdir(tmp_path) == [os.path.basename(out.temp_path)]
         out.write(b"two\n")
     assert open(path, "rb").read() == b"one\ntwo\n"
     assert out.result == (path, hashlib.sha256(b"one\ntwo\n").hexdigest(), 8, True)

@@ -115,8 +115,8 @@ def test_every_reader_and_the_writer_refuse_it_naming_file_line_and_field(tmp_pa
     with pytest.raises(GeoIndexError, match=where):  # the lookup
         run_lookup(["Munich"], dataset=path)
     written = str(tmp_path / "written.jsonl")
-    with pytest.raises(DatasetError, match="%s:%d: %s: .*\\(node %s\\)" % (written, line, expected[0],
-                                                                          bad["geo_source_id"])):
+    expected_message = "%s:%d: %s: .*\\(node %s\\)" % (written, line, expected[0], bad["geo_source_id"])
+    with pytest.raises(DatasetError, match=expected_message):
         write_dataset(written, DatasetHeader(levels=["continent", "country", "admin1", "city"]), nodes)
 
 

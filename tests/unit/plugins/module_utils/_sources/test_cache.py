@@ -10,7 +10,6 @@ import io
 import json
 import os
 import zipfile
-import zlib
 
 import pytest
 
