@@ -148,27 +148,22 @@ class Node(BaseModel):
 
 class ContinentNode(Node):
     LEVEL = "continent"
-    level: str = "continent"
 
 
 class CountryNode(Node):
     LEVEL = "country"
-    level: str = "country"
 
 
 class Admin1Node(Node):
     LEVEL = "admin1"
-    level: str = "admin1"
 
 
 class Admin2Node(Node):
     LEVEL = "admin2"
-    level: str = "admin2"
 
 
 class CityNode(Node):
     LEVEL = "city"
-    level: str = "city"
 
 
 NODE_MODELS = {

@@ -11,19 +11,17 @@ import json
 import pytest
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
-    ATTRIBUTE_KEYS, CityNode, DatasetError, DatasetHeader, Node, iter_node_dicts, node_problem, parse_node,
+    CityNode, DatasetError, DatasetHeader, Node, iter_node_dicts, node_problem, parse_node,
     read_dataset, write_dataset,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import NodeProblem, check_node
 from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndexError, load_index
 from ansible_collections.geofoss.netbox.plugins.module_utils._geo.lookup import run_lookup
+from ansible_collections.geofoss.netbox.tests.unit.plugins.module_utils import geo_fixtures
 
 
 def node(source_id, level, name, slug, parent=None, **attributes):
-    values = dict.fromkeys(ATTRIBUTE_KEYS)
-    values.update(attributes)
-    return {"geo_source_id": source_id, "level": level, "name": name, "slug": slug, "parent": parent,
-            "description": "", "attributes": values}
+    return geo_fixtures.node(source_id, level, name, slug, parent, **attributes)
 
 
 def world():
@@ -83,7 +81,8 @@ def test_models_built_in_python_get_the_same_rules():
     with pytest.raises(ValueError, match="level: 'admin1' is not city"):
         CityNode(geo_source_id="geonames:1", level="admin1", name="M", slug="m", attributes={"country_code": "DE"})
     built = CityNode(geo_source_id="geonames:1", name="Munich", slug="de-munich", attributes={"country_code": "DE"})
-    assert built.to_dict() == dict(node("geonames:1", "city", "Munich", "de-munich", country_code="DE"))
+    assert built.to_dict() == dict(node("geonames:1", "city", "Munich", "de-munich", country_code="DE"),
+                                   description="")  # the defaults fill what Python code leaves out
     assert Node.model_validate(built.to_dict()).level == "city"
 
 
