@@ -170,7 +170,7 @@ class Cache:
         """Bring `url` into the cache as file `name`; returns the file's result entry.
 
         The entry has dataset, path, url, sha256, size, etag, last_modified, fetched
-        (content was transferred) and changed (the cached content is different now).
+        (content was transferred) and changed (the cached content, or its mode, is different now).
         `extra` (licence, attribution) is stored in the manifest entry as given.
         """
         path = self.path_for(name)
