@@ -16,7 +16,7 @@ import io
 import json
 import tempfile
 import traceback
-from typing import IO, TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, cast
 
 # re-exported: the dataset format's names stay importable from here
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import (  # noqa: F401 pylint: disable=unused-import
@@ -143,7 +143,7 @@ class Node(BaseModel):
     def to_dict(self) -> NodeDict:
         data = self.model_dump()
         data["attributes"] = {key: data["attributes"][key] for key in ATTRIBUTE_KEYS}
-        return {key: data[key] for key in NODE_KEYS}  # type: ignore[return-value]  # the keys of a NodeDict
+        return cast(NodeDict, {key: data[key] for key in NODE_KEYS})
 
 
 class ContinentNode(Node):
@@ -308,7 +308,8 @@ def node_line(node: NodeDict | Node) -> str:
     if not isinstance(node, dict):
         return _dumps(node.to_dict())
     if tuple(node) != NODE_KEYS or tuple(node["attributes"]) != ATTRIBUTE_KEYS:
-        ordered: dict[str, Any] = {key: node[key] for key in NODE_KEYS}  # type: ignore[literal-required]
+        given: dict[str, Any] = dict(node)
+        ordered = {key: given[key] for key in NODE_KEYS}
         ordered["attributes"] = {key: node["attributes"][key] for key in ATTRIBUTE_KEYS}
         return _dumps(ordered)
     return _dumps(node)
