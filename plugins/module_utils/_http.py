@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from typing import IO, Any
+from typing import Any, IO, Protocol
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import (
     strip_text_credentials,
@@ -52,6 +52,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_IN_MESSAGE = 300  # characters of an error body quoted in the message
 BODY_KEPT = 4000  # characters of an error body kept on the exception
 DOWNLOAD_CHUNK = 1 << 16
+
+
+class DownloadSink(Protocol):
+    """What download() writes to: a binary file, or an _io.AtomicFile (rewound per attempt)."""
+
+    def write(self, data: bytes, /) -> int | None: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def truncate(self, size: int | None = None, /) -> int: ...
 
 
 class HttpError(GeoFossError):
@@ -336,7 +346,7 @@ class HttpClient:
             transient=response.status_code in RETRY_STATUSES,
         )
 
-    def download(self, url: str, fileobj: IO[bytes], headers: Mapping[str, str] | None = None,
+    def download(self, url: str, fileobj: DownloadSink, headers: Mapping[str, str] | None = None,
                  expected: tuple[int, ...] = (200,), chunk_size: int = DOWNLOAD_CHUNK) -> tuple[Any, int]:
         """GET `url` into the binary file object `fileobj` (rewound and truncated per attempt).
 

@@ -252,8 +252,9 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import net
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import MANAGED_TAG
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import run_module
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
 
 
 def main():
@@ -264,7 +265,7 @@ def main():
             polygons=dict(type="path"),
             country_polygons=dict(type="path"),
             sites=dict(type="dict", default={}),
-            managed_tag=dict(type="str", default=MANAGED_TAG),
+            managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
             assign_region=dict(type="bool", default=True),
             set_time_zone=dict(type="bool", default=True),
             overwrite=dict(type="bool", default=False),
@@ -273,7 +274,7 @@ def main():
             nominatim_user_agent=dict(type="str"),
             nominatim_email=dict(type="str"),
             nominatim_cache_dir=dict(type="path"),
-            nominatim_cache_ttl=dict(type="int", default=2592000),
+            nominatim_cache_ttl=dict(type="int", default=NOMINATIM_CACHE_TTL),
             city_radius_km=dict(type="float", default=30),
             max_distance_km=dict(type="float", default=500),
             batch_size=dict(type="int", default=200),

@@ -204,7 +204,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import net
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import MANAGED_TAG
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import DEFAULT_DIFF_LIMIT, run_sync
 
 
@@ -214,7 +214,7 @@ def main():
             **netbox_connection_spec(),
             dataset=dict(type="path"),
             root_region=dict(type="str"),
-            managed_tag=dict(type="str", default=MANAGED_TAG),
+            managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
             prune=dict(type="bool", default=False),
             max_deletes=dict(type="int"),
             adopt=dict(type="bool", default=False),

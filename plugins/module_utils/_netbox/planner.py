@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-SOURCE_FIELD = "geo_source_id"
-MANAGED_TAG = "geo-managed"  # the default managed_tag
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG, SOURCE_FIELD
+
 # optional attribute custom fields: name -> (NetBox type, label)
 ATTRIBUTE_FIELDS = {
     "geo_iso_code": ("text", "ISO code"),
@@ -48,7 +48,7 @@ class DatasetOrderError(ValueError):
 
 @dataclass
 class PlanOptions:
-    managed_tag: str = MANAGED_TAG  # the tag's slug
+    managed_tag: str = DEFAULT_MANAGED_TAG  # the tag's slug
     root_id: int | None = None  # the region that top-level nodes hang under
     adopt: bool = False
     prune: bool = False

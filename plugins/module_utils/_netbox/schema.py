@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import ATTRIBUTE_FIELDS, SOURCE_FIELD
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import SOURCE_FIELD
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import ATTRIBUTE_FIELDS
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import BatchWriter, Identity
 
 CUSTOM_FIELDS = "extras/custom-fields"

@@ -27,11 +27,12 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, chunks
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.diff import DifferenceTracker
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import MANAGED_TAG, SOURCE_FIELD
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG, SOURCE_FIELD
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import BatchWriter
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimError, NominatimSearch
 
 if TYPE_CHECKING:
+    from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import NodeDict
     from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndex
 
 # The site fields read from NetBox, and the ones this engine may write.
@@ -129,7 +130,7 @@ class ManagedRegions:
                 self.by_source_id[source_id] = region
                 self.by_id[region["id"]] = region
 
-    def region_for(self, index: GeoIndex, node: Mapping[str, Any]) -> Region | None:
+    def region_for(self, index: GeoIndex, node: NodeDict) -> Region | None:
         """The managed region of `node`, or of its nearest managed ancestor; None if none."""
         for candidate in index.ancestors(node):
             region = self.by_source_id.get(candidate["geo_source_id"])
@@ -140,7 +141,8 @@ class ManagedRegions:
     def country_code(self, index: GeoIndex, region_id: int | None) -> str | None:
         """The country code of a managed region (from its dataset node), or None."""
         region = self.by_id.get(region_id) if region_id is not None else None
-        node = index.nodes.get((region.get("custom_fields") or {}).get(SOURCE_FIELD)) if region else None
+        source_id = (region.get("custom_fields") or {}).get(SOURCE_FIELD) if region else None
+        node = index.nodes.get(source_id) if source_id else None
         return index.country_code(node) if node else None
 
 
@@ -152,7 +154,8 @@ def site_country_hint(site: Site, index: GeoIndex, regions: ManagedRegions,
     code = regions.country_code(index, _related_id(site.get("region")))
     if code:
         return code
-    countries = index.countries_of_time_zone(site.get("time_zone")) if site.get("time_zone") else set()
+    time_zone = site.get("time_zone")
+    countries = index.countries_of_time_zone(time_zone) if time_zone else set()
     return next(iter(countries)) if len(countries) == 1 else None
 
 
@@ -201,7 +204,8 @@ def plan_sites(sites: Iterable[Site], index: GeoIndex, regions: ManagedRegions, 
             plan.counts["no_coordinates"] += 1
             continue
         problem = coordinate_problem(lat, lon, index, site_country_hint(site, index, regions, found))
-        if problem:
+        if problem or lat is None or lon is None:
+            problem = problem or ("missing", "no coordinates")
             plan.skip(site, problem[0], problem[1], "bad_coordinates")
             continue
         placement = index.locate(lat, lon, city_radius_km=city_radius_km, max_distance_km=max_distance_km)
@@ -302,7 +306,7 @@ def option_problems(city_radius_km: float, max_distance_km: float, concurrency: 
             + below_minimum(options, ("concurrency",), 1))
 
 
-def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, managed_tag: str = MANAGED_TAG,
+def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, managed_tag: str = DEFAULT_MANAGED_TAG,
         assign_region: bool = True, set_time_zone: bool = True, overwrite: bool = False,
         city_radius_km: float = 30.0, max_distance_km: float = 500.0, check_mode: bool = False,
         searcher: Any = None, concurrency: int = 2, clock: Any = time.monotonic, diff: bool = False,
@@ -394,7 +398,7 @@ def run_module(params: Mapping[str, Any], check_mode: bool = False, diff: bool =
                           batch_size=params.get("batch_size", 200))
         nb.status()
         searcher = _nominatim_searcher(params) if params.get("geocode") else None
-        result = run(nb, index, site_filter=params.get("sites"), managed_tag=params.get("managed_tag", MANAGED_TAG),
+        result = run(nb, index, site_filter=params.get("sites"), managed_tag=params.get("managed_tag", DEFAULT_MANAGED_TAG),
                      assign_region=params.get("assign_region", True), set_time_zone=params.get("set_time_zone", True),
                      overwrite=params.get("overwrite", False), city_radius_km=params.get("city_radius_km", 30.0),
                      max_distance_km=params.get("max_distance_km", 500.0), check_mode=check_mode, searcher=searcher,
@@ -409,6 +413,6 @@ def run_module(params: Mapping[str, Any], check_mode: bool = False, diff: bool =
 def _nominatim_searcher(params: Mapping[str, Any]) -> NominatimSearch:
     """The geocoder; NominatimSearch spaces its own requests (1/s on the public server) and caches."""
     http = http_client_from({"retries": params.get("retries"), "user_agent": params.get("nominatim_user_agent")})
-    return NominatimSearch(http, params.get("nominatim_url"), user_agent=params.get("nominatim_user_agent"),
+    return NominatimSearch(http, params["nominatim_url"], user_agent=params.get("nominatim_user_agent"),
                            email=params.get("nominatim_email"), cache_dir=params.get("nominatim_cache_dir"),
                            cache_ttl=params.get("nominatim_cache_ttl"), rate_limit=NOMINATIM_RATE)

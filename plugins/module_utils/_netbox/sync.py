@@ -18,8 +18,6 @@ A failure before step 5 has written nothing to NetBox.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 import uuid
@@ -32,11 +30,13 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoF
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
     HttpClient, below_minimum, http_client_from, http_option_problems,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG, SOURCE_FIELD
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError, chunks
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.diff import DifferenceTracker
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import (
-    MANAGED_TAG, SOURCE_FIELD, Create, DatasetOrderError, Plan, PlanOptions, Update, plan as make_plan, source_id,
+    Create, DatasetOrderError, Plan, PlanOptions, Update, plan as make_plan, source_id,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule import batches_by_tree, run_disjoint
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import (
@@ -77,19 +77,9 @@ def option_problems(params: Mapping[str, Any]) -> list[str]:
             + below_minimum(params, ("diff_limit", "max_deletes"), 0) + http_option_problems(params))
 
 
-def write_json_atomic(path, data):
-    """Write JSON to `path` through a temporary file in the same folder, then rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".plan-", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1, sort_keys=True, ensure_ascii=False)
-            out.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+def write_json_atomic(path: str, data: Any) -> None:
+    """Write JSON to `path` through the collection's one atomic write (_io)."""
+    write_bytes(path, (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 class Sync:
@@ -124,7 +114,7 @@ class Sync:
         retries = params.get("retries")
         self.writer = BatchWriter(self.nb, self.http.retries if retries is None else int(retries))
         self.load_nodes = load_nodes or _load_nodes
-        self.tag: str = params.get("managed_tag") or MANAGED_TAG
+        self.tag: str = params.get("managed_tag") or DEFAULT_MANAGED_TAG
         self.schema: _schema.Schema | None = None
         self.plan: Plan | None = None
         self.applied = {"vacate": 0, "create": 0, "update": 0, "delete": 0}

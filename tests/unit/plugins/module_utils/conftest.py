@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The shared test helpers of this folder (scripted_http, geo_fixtures) stay importable by
-plain name from the test folders below it (_netbox/, ...), which mirror module_utils."""
+"""The tests mirror plugins/module_utils (_sources/, _dataset/, ...); the shared helpers
+(scripted_http, geo_fixtures, ...) stay here, importable from every subfolder."""
 
 from __future__ import annotations
 
