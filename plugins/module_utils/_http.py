@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, IO, Protocol
+from typing import Any, Protocol
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import (
     strip_text_credentials,
