@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` (the main job) and `make test` (the whole suite).
-.PHONY: demo test sanity units integration lint netbox-up netbox-down benchmark changelog
+.PHONY: demo test sanity types units integration lint netbox-up netbox-down benchmark changelog
 
 demo:
 	bash scripts/demo
@@ -7,7 +7,7 @@ demo:
 test:
 	bash scripts/test
 
-sanity units integration lint:
+sanity types units integration lint:
 	bash scripts/test $@
 
 netbox-up:

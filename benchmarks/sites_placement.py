@@ -70,15 +70,17 @@ def main():
     collections = collection_tree(work)
     sys.path.insert(0, collections)
     from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import load_index
-    from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
+    from ansible_collections.geofoss.netbox.plugins.module_utils._http import http_client_from
     from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, chunks
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import BatchWriter, Identity
 
     geodata = os.environ["GEOFOSS_GEODATA"]
     for name in GEONAMES_FILES:
         os.symlink(os.path.join(geodata, "geonames", name), os.path.join(work, name))
     dataset = os.path.join(work, "europe.jsonl")
-    nb = NetBoxClient(os.environ["NETBOX_URL"], os.environ["NETBOX_TOKEN"], HttpClient(read_timeout=600),
+    nb = NetBoxClient(os.environ["NETBOX_URL"], os.environ["NETBOX_TOKEN"], http_client_from({"timeout": 600}),
                       batch_size=200)
+    writer = BatchWriter(nb, retries=5)
     try:
         nb.request("POST", "dcim/regions", json={"name": ROOT, "slug": ROOT})
     except Exception:  # already there from an earlier run
@@ -106,7 +108,8 @@ def main():
                       "tags": [{"slug": SITE_TAG}]})
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=2) as pool:  # two streams, as the module writes
-        list(pool.map(lambda batch: nb.bulk_create("dcim/sites", batch), chunks(sites, 200)))
+        list(pool.map(lambda batch: writer.create("dcim/sites", batch, Identity("slug", "id,slug", lambda o: o["slug"])),
+                      chunks(sites, 200)))
     create_seconds = time.monotonic() - started
     place = dict(connection, dataset=dataset, managed_tag=MANAGED_TAG, sites={"tag": SITE_TAG}, timeout=600)
     runs = {}
@@ -122,7 +125,7 @@ def main():
         if not args.keep:
             ids = [site["id"] for site in nb.iter_objects("dcim/sites", params={"tag": SITE_TAG}, fields=("id",))]
             with ThreadPoolExecutor(max_workers=2) as pool:  # ~60 deletes/s: minutes for 10,000
-                list(pool.map(lambda batch: nb.bulk_delete("dcim/sites", batch), chunks(ids, 200)))
+                list(pool.map(lambda batch: writer.delete("dcim/sites", batch), chunks(ids, 200)))
     print(json.dumps({"sites": args.sites, "regions_synced_seconds": round(sync_seconds, 2),
                       "cities": len(cities), "site_bulk_create_seconds": round(create_seconds, 2),
                       "site_create_rate": round(args.sites / create_seconds, 1), "runs": runs}, indent=2))

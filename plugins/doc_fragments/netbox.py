@@ -6,7 +6,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options shared by the modules that talk to NetBox."""
+    """Which NetBox, with which token: the connection options of the modules that talk to
+    NetBox (their HTTP behaviour is the geofoss.netbox.http_client fragment)."""
 
     DOCUMENTATION = r"""
 options:
@@ -24,26 +25,6 @@ options:
       - Never logged, returned or written to plan files.
     type: str
     required: false
-  validate_certs:
-    description:
-      - Verify the TLS certificate of NetBox.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - A CA bundle file to verify NetBox's certificate with.
-    type: path
-    required: false
-  timeout:
-    description:
-      - Read timeout of one request, in seconds. The connect timeout is C(connect_timeout).
-    type: float
-    default: 60
-  connect_timeout:
-    description:
-      - Connect timeout of one request, in seconds.
-    type: float
-    default: 10
 notes:
   - The modules of this collection that talk to NetBox are in the action group
     C(geofoss.netbox.netbox_geo), so C(module_defaults) can set the connection once.

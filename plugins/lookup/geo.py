@@ -202,10 +202,10 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndexError
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
-from ansible_collections.geofoss.netbox.plugins.module_utils._geo.lookup import GeoLookupError, run_lookup
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimError, NominatimSearch
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.lookup import run_lookup
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import http_client_from
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimSearch
 
 # One searcher per Nominatim configuration and process, so its 1 request/s spacing holds across calls.
 _SEARCHERS = {}
@@ -226,7 +226,7 @@ class LookupModule(LookupBase):
                 searcher=self._nominatim_searcher() if source == "nominatim" else None,
                 default=self.get_option("default"), has_default="default" in kwargs,
             )
-        except (GeoLookupError, GeoIndexError, NominatimError, HttpError) as exc:
+        except GeoFossError as exc:  # the lookup's, the index's, Nominatim's, the HTTP client's
             raise AnsibleLookupError("geofoss.netbox.geo: %s" % exc) from None
         except RuntimeError as exc:  # HttpClient without the requests library
             raise AnsibleLookupError("geofoss.netbox.geo: %s" % exc) from None
@@ -236,6 +236,6 @@ class LookupModule(LookupBase):
             "nominatim_url", "nominatim_user_agent", "nominatim_email", "nominatim_cache_dir", "nominatim_cache_ttl"))
         if settings not in _SEARCHERS:
             url, user_agent, email, cache_dir, cache_ttl = settings
-            _SEARCHERS[settings] = NominatimSearch(HttpClient(user_agent=user_agent), url, user_agent=user_agent,
+            _SEARCHERS[settings] = NominatimSearch(http_client_from({"user_agent": user_agent}), url, user_agent=user_agent,
                                                    email=email, cache_dir=cache_dir, cache_ttl=cache_ttl)
         return _SEARCHERS[settings]

@@ -1,23 +1,38 @@
 # -*- coding: utf-8 -*-
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Argument specs shared by the modules that talk to NetBox (documented in the doc
-fragments geofoss.netbox.netbox and geofoss.netbox.http_client)."""
+"""Argument specs shared by the modules, one per doc fragment: ``http_client_spec``
+(geofoss.netbox.http_client: how requests are made) and ``netbox_connection_spec``
+(geofoss.netbox.netbox: which NetBox, with which token, plus the HTTP options). The
+defaults are the HTTP client's own (_http.DEFAULT_*), so there is one place for each."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RATE_LIMIT, DEFAULT_RETRIES, DEFAULT_TIMEOUT,
+)
 
-def netbox_connection_spec() -> dict:
-    """Connection, timeouts, retries and rate limit: a new dict for each module."""
+
+def http_client_spec() -> dict[str, Any]:
+    """Timeouts, retries, rate limit and TLS verification: a new dict for each module."""
+    return dict(
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        timeout=dict(type="float", default=DEFAULT_TIMEOUT),
+        connect_timeout=dict(type="float", default=DEFAULT_CONNECT_TIMEOUT),
+        retries=dict(type="int", default=DEFAULT_RETRIES),
+        rate_limit=dict(type="float", default=DEFAULT_RATE_LIMIT),
+    )
+
+
+def netbox_connection_spec() -> dict[str, Any]:
+    """NetBox's URL and token (with their environment fallbacks) and the HTTP options."""
     return dict(
         netbox_url=dict(type="str", fallback=(env_fallback, ["NETBOX_URL", "NETBOX_API"])),
         netbox_token=dict(type="str", no_log=True, fallback=(env_fallback, ["NETBOX_TOKEN", "NETBOX_API_TOKEN"])),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
-        timeout=dict(type="float", default=60),
-        connect_timeout=dict(type="float", default=10),
-        retries=dict(type="int", default=5),
-        rate_limit=dict(type="float", default=0),
+        **http_client_spec(),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "********"
@@ -27,7 +28,7 @@ _TEXT_SECRET_PARAM = re.compile(
 _AUTH_HEADER = re.compile(r"(?P<key>['\"]?(?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)(?P<value>[^'\"\r\n,}]+)", re.I)
 
 
-def env_fallback(*names: str, environ=None) -> str | None:
+def env_fallback(*names: str, environ: Mapping[str, str] | None = None) -> str | None:
     """The value of the first of the environment variables `names` that is set and not empty."""
     environ = os.environ if environ is None else environ
     for name in names:
@@ -37,7 +38,7 @@ def env_fallback(*names: str, environ=None) -> str | None:
     return None
 
 
-def redact(text, secrets) -> str:
+def redact(text: Any, secrets: Iterable[Any] | None) -> str:
     """`text` with every non-empty secret replaced by ``********``.
 
     Longer secrets are replaced first so that a secret containing another one
@@ -68,7 +69,7 @@ def strip_url_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def strip_text_credentials(text) -> str:
+def strip_text_credentials(text: Any) -> str:
     """Free text (an exception message) with URL credentials and Authorization values removed."""
     text = "" if text is None else str(text)
     text = _URL_USERINFO.sub(lambda m: m.group("scheme"), text)

@@ -11,17 +11,24 @@ Ansible module with both. Secrets given to the error never reach its text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import redact
 
 
 class GeoFossError(Exception):
     """A failure with a message for the user and, optionally, a partial result."""
 
-    def __init__(self, message, result=None, secrets=()):
+    def __init__(self, message: object, result: Mapping[str, Any] | None = None, secrets: Iterable[str] = ()) -> None:
         self.message = redact(message, secrets)
-        self.result = dict(result or {})
+        self.result: dict[str, Any] = dict(result or {})
         super().__init__(self.message)
 
-    def fail(self, module, **extra):
-        """End `module` with this error: ``fail_json(msg=..., **partial result)``."""
-        module.fail_json(msg=self.message, **dict(self.result, **extra))
+    def fail(self, module: Any, **extra: Any) -> None:
+        """End `module` with this error: its warnings through ``module.warn``, then
+        ``fail_json(msg=..., **partial result)``."""
+        result = dict(self.result, **extra)
+        for warning in result.pop("warnings", None) or ():
+            module.warn(warning)
+        module.fail_json(msg=self.message, **result)

@@ -19,23 +19,33 @@ import random as _random
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import (
     strip_text_credentials,
     strip_url_credentials,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import USER_AGENT
 
+# Without requests the module imports (sanity's import test); HttpClient() then refuses to start
+# and modules report REQUESTS_IMPORT_ERROR through missing_required_lib.
+REQUESTS_IMPORT_ERROR: str | None
 try:
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 except ImportError:
-    requests = None
-    HTTPAdapter = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 else:
     REQUESTS_IMPORT_ERROR = None
+
+# The defaults of the options documented in the http_client doc fragment (one place for them)
+DEFAULT_RETRIES = 5
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_RATE_LIMIT = 0.0
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -44,23 +54,40 @@ BODY_KEPT = 4000  # characters of an error body kept on the exception
 DOWNLOAD_CHUNK = 1 << 16
 
 
-class HttpError(Exception):
+class DownloadSink(Protocol):
+    """What download() writes to: a binary file, or an _io.AtomicFile (rewound per attempt)."""
+
+    def write(self, data: bytes, /) -> int | None: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def truncate(self, size: int | None = None, /) -> int: ...
+
+
+class HttpError(GeoFossError):
     """A request that failed: an unexpected status, or a network error after the retries.
 
     The message and `url` never carry URL credentials; no headers are ever included.
+    `transient` says whether waiting may help (a connection error or timeout, a status of
+    RETRY_STATUSES); `retry_after` is the server's Retry-After in seconds, if it sent one.
     """
 
-    def __init__(self, message, url=None, status=None, body=None, retry_after=None):
-        self.message = strip_text_credentials(message)
+    def __init__(self, message: str, url: str | None = None, status: int | None = None, body: str | None = None,
+                 retry_after: float | None = None, transient: bool = False) -> None:
+        super().__init__(strip_text_credentials(message))
         self.url = strip_url_credentials(url) if url else url
         self.status = status
         self.body = body[:BODY_KEPT] if isinstance(body, str) else body
         self.retry_after = retry_after
-        super().__init__(self.message)
+        self.transient = transient
 
 
 class AmbiguousWriteError(HttpError):
     """A write whose outcome is unknown: it was sent, then the connection was lost or timed out."""
+
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Any]
 
 
 class TokenBucket:
@@ -71,7 +98,8 @@ class TokenBucket:
     exactly 1/rate apart and none waits on another's sleep.
     """
 
-    def __init__(self, rate=0.0, burst=1, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, rate: float = 0.0, burst: int = 1, clock: Clock = time.monotonic,
+                 sleep: Sleep = time.sleep) -> None:
         if rate < 0:
             raise ValueError("rate must be >= 0 (0 means unlimited), got %r" % (rate,))
         self.rate = float(rate)
@@ -80,7 +108,7 @@ class TokenBucket:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._tokens = float(self.burst)
-        self._last = None
+        self._last: float | None = None
 
     def acquire(self) -> float:
         """Take one token, sleeping as long as needed; returns the seconds waited."""
@@ -98,7 +126,7 @@ class TokenBucket:
         return wait
 
 
-def parse_retry_after(value, now=None) -> float | None:
+def parse_retry_after(value: object, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After value (delta-seconds or an HTTP-date).
 
     `now` is the reference time (epoch seconds) for an HTTP-date; None when the
@@ -125,7 +153,7 @@ def parse_retry_after(value, now=None) -> float | None:
     return max(0.0, when.timestamp() - reference)
 
 
-def _not_sent(exc) -> bool:
+def _not_sent(exc: Exception) -> bool:
     """True when a requests exception happened before the request left (nothing can have landed)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
@@ -137,7 +165,7 @@ def _not_sent(exc) -> bool:
                                 requests.exceptions.ChunkedEncodingError))
 
 
-def _retryable_exception(exc) -> bool:
+def _retryable_exception(exc: Exception) -> bool:
     if isinstance(exc, requests.exceptions.SSLError):
         return False  # a certificate problem does not heal by waiting
     return isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
@@ -147,7 +175,7 @@ def _retryable_exception(exc) -> bool:
 class _Attempts:
     """Retry bookkeeping for one logical request (a download shares it with its body reads)."""
 
-    def __init__(self, limit):
+    def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
 
@@ -159,11 +187,14 @@ class _Attempts:
 class HttpClient:
     """requests.Session with rate limit, retries, timeouts, User-Agent and counters."""
 
-    def __init__(self, rate=0.0, burst=1, retries=5, backoff_base=0.5, backoff_cap=30.0, retry_after_cap=120.0,
-                 connect_timeout=10.0, read_timeout=60.0, user_agent=USER_AGENT, validate_certs=True, ca_path=None,
-                 headers=None, clock=time.monotonic, sleep=time.sleep, random=_random.random, wall_clock=time.time,
-                 pool_size=10):
-        if requests is None:
+    def __init__(self, rate: float = DEFAULT_RATE_LIMIT, burst: int = 1, retries: int = DEFAULT_RETRIES,
+                 backoff_base: float = 0.5, backoff_cap: float = 30.0, retry_after_cap: float = 120.0,
+                 connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, read_timeout: float = DEFAULT_TIMEOUT,
+                 user_agent: str | None = USER_AGENT, validate_certs: bool = True, ca_path: str | None = None,
+                 headers: Mapping[str, str] | None = None, clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
+                 random: Callable[[], float] = _random.random, wall_clock: Clock = time.time,
+                 pool_size: int = 10) -> None:
+        if REQUESTS_IMPORT_ERROR is not None:
             raise RuntimeError("the Python library requests is required: %s" % REQUESTS_IMPORT_ERROR)
         if retries < 0:
             raise ValueError("retries must be >= 0, got %r" % (retries,))
@@ -191,24 +222,32 @@ class HttpClient:
 
     # counters ------------------------------------------------------------------
     @property
-    def counters(self) -> dict:
+    def counters(self) -> dict[str, int]:
         """A snapshot: requests sent, retries made, 429 answers, response bytes received."""
         with self._lock:
             return dict(self._counters)
 
-    def count(self, name, amount=1):
+    def count(self, name: str, amount: int = 1) -> None:
         with self._lock:
             self._counters[name] = self._counters.get(name, 0) + amount
 
     # timing --------------------------------------------------------------------
-    def backoff_delay(self, retry_number, retry_after=None) -> float:
+    def backoff_delay(self, retry_number: int, retry_after: float | None = None) -> float:
         """Seconds before retry `retry_number` (0-based): Retry-After (capped), else full jitter."""
         if retry_after is not None:
             return min(float(retry_after), self.retry_after_cap)
         ceiling = min(self.backoff_cap, self.backoff_base * (2 ** retry_number))
         return self._random() * ceiling
 
-    def _retry_after(self, response) -> float | None:
+    def pause_before_retry(self, retry_number: int, retry_after: float | None = None) -> None:
+        """Count retry `retry_number` (0-based) and wait its backoff: for callers that retry
+        on their own terms (the NetBox write layer), with this client's clock and budget."""
+        self.count("retries")
+        delay = self.backoff_delay(retry_number, retry_after)
+        if delay > 0:
+            self._sleep(delay)
+
+    def _retry_after(self, response: Any) -> float | None:
         value = response.headers.get("Retry-After")
         if value is None:
             return None
@@ -223,16 +262,14 @@ class HttpClient:
                 reference = None
         return parse_retry_after(value, self._wall_clock() if reference is None else reference)
 
-    def _wait_before_retry(self, attempts, retry_after=None):
-        delay = self.backoff_delay(attempts.used, retry_after)
+    def _wait_before_retry(self, attempts: _Attempts, retry_after: float | None = None) -> None:
+        self.pause_before_retry(attempts.used, retry_after)
         attempts.used += 1
-        self.count("retries")
-        if delay > 0:
-            self._sleep(delay)
 
     # requests ------------------------------------------------------------------
-    def request(self, method, url, params=None, json=None, data=None, headers=None, stream=False,
-                retry_safe=None, expected=(200,), timeout=None):
+    def request(self, method: str, url: str, params: Any = None, json: Any = None, data: Any = None,
+                headers: Mapping[str, str] | None = None, stream: bool = False, retry_safe: bool | None = None,
+                expected: tuple[int, ...] | None = (200,), timeout: Any = None) -> Any:
         """Send one request, retrying what may be retried; returns the requests.Response.
 
         retry_safe None retries GET/HEAD/OPTIONS only; a write is retried only with
@@ -244,8 +281,10 @@ class HttpClient:
                              headers=headers, stream=stream, retry_safe=retry_safe, expected=expected,
                              timeout=timeout)
 
-    def _request(self, method, url, attempts, params=None, json=None, data=None, headers=None, stream=False,
-                 retry_safe=None, expected=(200,), timeout=None):
+    def _request(self, method: str, url: str, attempts: _Attempts, params: Any = None, json: Any = None,
+                 data: Any = None, headers: Mapping[str, str] | None = None, stream: bool = False,
+                 retry_safe: bool | None = None, expected: tuple[int, ...] | None = (200,),
+                 timeout: Any = None) -> Any:
         method = method.upper()
         if retry_safe is None:
             retry_safe = method in SAFE_METHODS
@@ -278,7 +317,7 @@ class HttpClient:
                 self._raise_status_error(method, shown, response, attempts)
             return response
 
-    def _raise_network_error(self, method, shown, exc, attempts):
+    def _raise_network_error(self, method: str, shown: str, exc: Exception, attempts: _Attempts) -> None:
         detail = strip_text_credentials("%s: %s" % (type(exc).__name__, exc))
         after = " after %d retries" % attempts.used if attempts.used else ""
         if method not in SAFE_METHODS and not _not_sent(exc):
@@ -286,11 +325,12 @@ class HttpClient:
                 "%s %s: outcome unknown, the request was sent and then %s%s (%s); re-read before retrying"
                 % (method, shown, "timed out" if isinstance(exc, requests.exceptions.Timeout) else "the connection was lost",
                    after, detail),
-                url=shown,
+                url=shown, transient=True,
             ) from None
-        raise HttpError("%s %s failed%s: %s" % (method, shown, after, detail), url=shown) from None
+        raise HttpError("%s %s failed%s: %s" % (method, shown, after, detail), url=shown,
+                        transient=_retryable_exception(exc)) from None
 
-    def _raise_status_error(self, method, shown, response, attempts):
+    def _raise_status_error(self, method: str, shown: str, response: Any, attempts: _Attempts) -> None:
         try:
             body = response.text
         except Exception:  # pylint: disable=broad-except  # a body we cannot read is no reason to hide the status
@@ -303,9 +343,11 @@ class HttpClient:
             "%s %s: HTTP %d %s%s%s" % (method, shown, response.status_code, response.reason or "", after,
                                        (": " + snippet) if snippet else ""),
             url=shown, status=response.status_code, body=body, retry_after=retry_after,
+            transient=response.status_code in RETRY_STATUSES,
         )
 
-    def download(self, url, fileobj, headers=None, expected=(200,), chunk_size=DOWNLOAD_CHUNK):
+    def download(self, url: str, fileobj: DownloadSink, headers: Mapping[str, str] | None = None,
+                 expected: tuple[int, ...] = (200,), chunk_size: int = DOWNLOAD_CHUNK) -> tuple[Any, int]:
         """GET `url` into the binary file object `fileobj` (rewound and truncated per attempt).
 
         A body cut short (connection dropped, Content-Length not reached) is retried
@@ -344,19 +386,60 @@ class HttpClient:
                 continue
             after = " after %d retries" % attempts.used if attempts.used else ""
             raise HttpError("GET %s: truncated download%s, %d bytes received: %s" % (shown, after, written, problem),
-                            url=shown, status=response.status_code)
+                            url=shown, status=response.status_code, transient=True)
 
-    def close(self):
+    def close(self) -> None:
         self.session.close()
 
-    def __enter__(self):
+    def __enter__(self) -> HttpClient:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-def _wire_bytes(response, decoded) -> int:
+def below_minimum(params: Mapping[str, Any], names: Iterable[str], least: float, strict: bool = False,
+                  unit: str = "") -> list[str]:
+    """"<option> must be at least <least>, got <value>" (with `strict`: "more than") for each
+    option of `names` that is set and out of range."""
+    problems = []
+    for name in names:
+        value = params.get(name)
+        if value is not None and (value <= least if strict else value < least):
+            relation = "more than" if strict else "at least"
+            problems.append("%s must be %s %s%s, got %s" % (name, relation, least, unit, value))
+    return problems
+
+
+def http_option_problems(params: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the http_client options on their own (checked before any request)."""
+    return (below_minimum(params, ("retries", "rate_limit"), 0)
+            + below_minimum(params, ("timeout", "connect_timeout"), 0, strict=True, unit=" seconds"))
+
+
+def http_client_from(params: Mapping[str, Any], **overrides: Any) -> HttpClient:
+    """The HttpClient for a module's or lookup's options (the http_client doc fragment:
+    retries, rate_limit, timeout, connect_timeout, validate_certs, ca_path; user_agent
+    where the plugin has it). An option that is absent or None takes the documented
+    default; `overrides` are HttpClient arguments that win (pool_size, sleep, rate...)."""
+    def option(name: str, default: Any) -> Any:
+        value = params.get(name)
+        return default if value is None else value
+
+    settings: dict[str, Any] = {
+        "rate": float(option("rate_limit", DEFAULT_RATE_LIMIT)),
+        "retries": int(option("retries", DEFAULT_RETRIES)),
+        "read_timeout": float(option("timeout", DEFAULT_TIMEOUT)),
+        "connect_timeout": float(option("connect_timeout", DEFAULT_CONNECT_TIMEOUT)),
+        "validate_certs": bool(option("validate_certs", True)),
+        "ca_path": params.get("ca_path") or None,
+        "user_agent": params.get("user_agent") or None,
+    }
+    settings.update(overrides)
+    return HttpClient(**settings)
+
+
+def _wire_bytes(response: Any, decoded: int) -> int:
     """Bytes read off the wire (compressed size when the server used Content-Encoding)."""
     try:
         return int(response.raw.tell())
@@ -364,7 +447,7 @@ def _wire_bytes(response, decoded) -> int:
         return decoded
 
 
-def _length_problem(response, written) -> str | None:
+def _length_problem(response: Any, written: int) -> str | None:
     """A text when the body is shorter or longer than its Content-Length said."""
     declared = response.headers.get("Content-Length")
     if declared is None or not declared.strip().isdigit():

@@ -144,6 +144,16 @@ options:
         again; V(0) always asks.
     type: int
     default: 2592000
+  mode:
+    description:
+      - The permissions of the files this module writes in O(dest) (the data files and
+        C(manifest.json)), as for M(ansible.builtin.copy) - an octal number such as V(0644)
+        (with its leading zero, or quoted as V('0644')) or a symbolic mode such as
+        V(u=rw,g=r,o=) (applied to V(0644)).
+      - Files already in O(dest) that this run reports get this mode too; a mode that has
+        to be set counts as a change.
+      - Default V(0644) whatever the umask (source data is not secret).
+    type: raw
 attributes:
   check_mode:
     description: Can run in check mode and return the changed status prediction without modifying the target.
@@ -210,7 +220,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed:
-  description: Whether the content of any cached file changed.
+  description: Whether the content or the mode of any cached file changed.
   returned: always
   type: bool
   sample: true
@@ -272,7 +282,7 @@ files:
       type: bool
       sample: true
     changed:
-      description: Whether the cached content of this file changed.
+      description: Whether the cached content of this file, or its mode, changed.
       type: bool
       sample: false
     fetched_at:
@@ -330,8 +340,10 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch import FetchError, needs_http, run_fetch
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch import needs_http, run_fetch
 
 
 def main():
@@ -353,7 +365,8 @@ def main():
             user_agent=dict(type="str"),
             queries=dict(type="list", elements="raw"),
             email=dict(type="str"),
-            cache_ttl=dict(type="int", default=2592000),
+            cache_ttl=dict(type="int", default=NOMINATIM_CACHE_TTL),
+            mode=dict(type="raw"),
         ),
         supports_check_mode=True,
     )
@@ -361,8 +374,8 @@ def main():
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     try:
         result = run_fetch(module.params, check_mode=module.check_mode)
-    except FetchError as exc:
-        module.fail_json(msg=exc.message, **exc.result)
+    except GeoFossError as exc:
+        exc.fail(module)
     except Exception as exc:  # a bug, not bad input: keep the traceback for -vvv
         module.fail_json(msg="geo_fetch failed: %s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc())
     for warning in result.pop("warnings", []):

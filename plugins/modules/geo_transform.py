@@ -101,6 +101,16 @@ options:
     description: How many invalid rows the error message and RV(errors) list.
     type: int
     default: 20
+  mode:
+    description:
+      - The permissions of the files this module writes (O(dest), its polygons side files and
+        O(reject_file)), as for M(ansible.builtin.copy) - an octal number such as V(0644) (with
+        its leading zero, or quoted as V('0644')) or a symbolic mode such as V(u=rw,g=r,o=)
+        (applied to V(0644)).
+      - An unchanged file keeps its content and mtime but gets this mode; a mode that has to
+        be set counts as a change.
+      - Default V(0644) whatever the umask.
+    type: raw
 notes:
   - Check mode reads and validates everything, computes the sha256 and C(changed), and writes nothing.
   - GeoNames data is CC BY 4.0 (attribution required); Natural Earth is public domain.
@@ -234,8 +244,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import (
-    DEFAULT_EXCLUDED_FEATURE_CODES, DEFAULT_LEVELS, DatasetError, SourceError, TransformError, run_transform,
+    DEFAULT_EXCLUDED_FEATURE_CODES, DEFAULT_LEVELS, run_transform,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
 
 def main():
@@ -255,6 +266,7 @@ def main():
             on_invalid=dict(type="str", default="fail", choices=["fail", "skip"]),
             reject_file=dict(type="path"),
             max_errors_listed=dict(type="int", default=20),
+            mode=dict(type="raw"),
         ),
         supports_check_mode=True,
     )
@@ -263,10 +275,8 @@ def main():
     options = dict(module.params)
     try:
         result = run_transform(check_mode=module.check_mode, **options)
-    except TransformError as exc:
-        module.fail_json(msg=str(exc), errors=exc.errors, error_count=exc.total)
-    except (SourceError, DatasetError) as exc:
-        module.fail_json(msg=str(exc), errors=[])
+    except GeoFossError as exc:  # bad input: the message names file, line and field; errors lists the rows
+        exc.fail(module)
     except Exception as exc:  # a bug, not bad input: keep the traceback for -vvv
         module.fail_json(msg="geo_transform failed: %s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc())
     result["warnings_list"] = result.pop("warnings")

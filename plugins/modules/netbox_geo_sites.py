@@ -13,6 +13,9 @@ description:
   - Reads the NetBox sites matching O(sites) and, from each site's coordinates, chooses the
     deepest region that the sync manages (M(geofoss.netbox.netbox_geo_sync)) and the site's
     time zone, then writes the changes as bulk PATCHes. A re-run changes nothing.
+  - Nothing is written before the options, the dataset, NetBox's version and the token's permission
+    to change sites have been checked. A PATCH whose outcome is unknown is read back, and sent again
+    only if it did not land, at most O(retries) + 1 times in all.
   - "A team's own places (M(geofoss.netbox.geo_transform)'s O(geofoss.netbox.geo_transform#module:own_places))
     come first: the one whose GeoJSON polygon contains the site (the dataset's C(.custom.geojson)
     side file; method C(own_polygon)), else the nearest one with coordinates within
@@ -251,8 +254,11 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import SitesError, run_module
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import run_module
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
 
 
 def main():
@@ -263,7 +269,7 @@ def main():
             polygons=dict(type="path"),
             country_polygons=dict(type="path"),
             sites=dict(type="dict", default={}),
-            managed_tag=dict(type="str", default="geo-managed"),
+            managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
             assign_region=dict(type="bool", default=True),
             set_time_zone=dict(type="bool", default=True),
             overwrite=dict(type="bool", default=False),
@@ -272,7 +278,7 @@ def main():
             nominatim_user_agent=dict(type="str"),
             nominatim_email=dict(type="str"),
             nominatim_cache_dir=dict(type="path"),
-            nominatim_cache_ttl=dict(type="int", default=2592000),
+            nominatim_cache_ttl=dict(type="int", default=NOMINATIM_CACHE_TTL),
             city_radius_km=dict(type="float", default=30),
             max_distance_km=dict(type="float", default=500),
             batch_size=dict(type="int", default=200),
@@ -285,17 +291,11 @@ def main():
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
     try:
-        result, warnings = run_module(module.params, check_mode=module.check_mode)
-    except SitesError as exc:
-        module.fail_json(msg=str(exc))
-    for warning in warnings:
+        result = run_module(module.params, check_mode=module.check_mode, diff=module._diff)
+    except GeoFossError as exc:
+        exc.fail(module)
+    for warning in result.pop("warnings", []):
         module.warn(warning)
-    diff_items = result.pop("diff_items")
-    if module._diff:
-        result["diff"] = {
-            "before": {name: before for name, before, after in diff_items},
-            "after": {name: after for name, before, after in diff_items},
-        }
     module.exit_json(**result)
 
 

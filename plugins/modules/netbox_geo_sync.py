@@ -16,8 +16,15 @@ description:
   - Identity is the custom field C(geo_source_id) on C(dcim.region) (unique, C(geonames:<id>));
     ownership is the tag O(managed_tag). Only managed regions are updated or deleted.
     The module creates the custom field(s) and the tag when they are missing.
-  - After an ambiguous failure (a timeout, a lost connection, a 5xx on a create) it re-reads by
-    C(geo_source_id) and resends only what did not land, so no region is ever created twice.
+  - Nothing is written to NetBox before every input has been checked, in this order - the options,
+    the dataset (read and validated whole, streamed), NetBox's version, the conflicts and
+    O(max_deletes) of the plan, and the token's permissions; only then the custom fields and the
+    tag are created and the plan is applied.
+  - After a write whose outcome is unknown (a timeout, a lost connection, a 408, 5xx from a gateway)
+    it reads back what landed (creates by C(geo_source_id), deletes by id, updates by their fields)
+    and sends only the rest again, so no region is ever created twice. A bulk request is sent at
+    most O(retries) + 1 times; a 400, 401, 403, 404, or a 500 for which NetBox names a deterministic
+    error (such as C(InvalidMove)) is not retried; another 500 is sent again once.
   - Every write carries a C(changelog_message) naming the run, so NetBox's change log is the audit trail.
 author:
   - geofoss.netbox contributors (@geofoss)
@@ -117,6 +124,7 @@ notes:
   - Conflicts (a name or slug held by a region the module may not change) end the run before any write.
 requirements:
   - requests
+  - pydantic
 seealso:
   - module: geofoss.netbox.geo_transform
 """
@@ -190,19 +198,14 @@ applied:
   returned: on failure after writes began
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-
-try:
-    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import SyncError, run_sync
-except ImportError:
-    SYNC_IMPORT_ERROR = traceback.format_exc()
-else:
-    SYNC_IMPORT_ERROR = None
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import DEFAULT_DIFF_LIMIT, run_sync
 
 
 def main():
@@ -211,7 +214,7 @@ def main():
             **netbox_connection_spec(),
             dataset=dict(type="path"),
             root_region=dict(type="str"),
-            managed_tag=dict(type="str", default="geo-managed"),
+            managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
             prune=dict(type="bool", default=False),
             max_deletes=dict(type="int"),
             adopt=dict(type="bool", default=False),
@@ -219,30 +222,20 @@ def main():
             concurrency=dict(type="int", default=2),
             changelog_message=dict(type="str"),
             plan_file=dict(type="path"),
-            diff_limit=dict(type="int", default=50),
+            diff_limit=dict(type="int", default=DEFAULT_DIFF_LIMIT),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             attribute_fields=dict(type="bool", default=False),
         ),
         required_if=[("state", "present", ("dataset",))],
         supports_check_mode=True,
     )
-    if REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    if SYNC_IMPORT_ERROR:
-        module.fail_json(msg="the collection's module_utils could not be imported", exception=SYNC_IMPORT_ERROR)
-    for name in ("batch_size", "concurrency"):
-        if module.params[name] < 1:
-            module.fail_json(msg="%s must be at least 1, got %d" % (name, module.params[name]))
-    if not module.params["netbox_url"] or not module.params["netbox_token"]:
-        module.fail_json(msg="netbox_url and netbox_token are required (or the NETBOX_URL and NETBOX_TOKEN "
-                             "environment variables)")
+    for library, error in (("requests", REQUESTS_IMPORT_ERROR), ("pydantic", PYDANTIC_IMPORT_ERROR)):
+        if error:
+            module.fail_json(msg=missing_required_lib(library), exception=error)
     try:
         result = run_sync(module.params, check_mode=module.check_mode, diff=module._diff)
-    except SyncError as exc:
-        result = exc.result
-        for warning in result.pop("warnings", []):
-            module.warn(warning)
-        module.fail_json(msg=exc.message, **result)
+    except GeoFossError as exc:
+        exc.fail(module)
     for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)

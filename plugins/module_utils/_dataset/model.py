@@ -14,191 +14,156 @@ import gzip
 import hashlib
 import io
 import json
-import os
-import re
 import tempfile
 import traceback
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, cast
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
-    DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, SLUG_RE, description_problem, name_problem,
+# re-exported: the dataset format's names stay importable from here
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import (  # noqa: F401 pylint: disable=unused-import
+    ATTRIBUTE_KEYS, GEO_SOURCE_ID_RE, LEVEL_INDEX, LEVELS, NODE_KEYS, NodeDict, NodeProblem, check_attributes,
+    check_node, node_problem,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, WriteResult, atomic_write
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import COLLECTION_NAME, COLLECTION_VERSION
 
-try:
+PYDANTIC_IMPORT_ERROR: str | None
+if TYPE_CHECKING:  # mypy checks against pydantic; at run time it may be missing (see below)
     from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-    PYDANTIC_IMPORT_ERROR = None
-except ImportError:
-    PYDANTIC_IMPORT_ERROR = traceback.format_exc()
-    BaseModel = object  # lets the module import; the models are unusable until pydantic is installed
+else:
+    try:
+        from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+        PYDANTIC_IMPORT_ERROR = None
+    except ImportError:
+        PYDANTIC_IMPORT_ERROR = traceback.format_exc()
+        BaseModel = object  # lets the module import; the models are unusable until pydantic is installed
 
-    def _absent(*args, **kwargs):
-        return lambda f: f
+        def _absent(*args, **kwargs):
+            return lambda f: f
 
-    ConfigDict = Field = dict
-    field_validator = model_validator = _absent
+        ConfigDict = Field = dict
+        field_validator = model_validator = _absent
 
-    class ValidationError(Exception):
-        pass
+        class ValidationError(Exception):
+            pass
 
 DATASET_KIND = "geofoss.netbox/dataset"
 SCHEMA_VERSION = 1
-LEVELS = ("continent", "country", "admin1", "admin2", "city")
-LEVEL_INDEX = {level: index for index, level in enumerate(LEVELS)}
-# Every node has all of these attribute keys, in this order; absent values are null.
-ATTRIBUTE_KEYS = (
-    "country_code",        # ISO 3166-1 alpha-2 of the node's country (null for continents)
-    "iso_3166_1_alpha3",   # countries only
-    "iso_3166_2",          # admin1 when known (Natural Earth or admin1Iso3166-2.txt), e.g. "DE-BY"
-    "geonames_code",       # GeoNames' own code: "EU", "DE", "DE.02", "DE.02.091"; null for cities
-    "population",          # int or null
-    "latitude",            # float, -90..90, or null
-    "longitude",           # float, -180..180, or null
-    "time_zone",           # IANA name, or null
-    "feature_code",        # GeoNames feature code: CONT, PCLI, ADM1, ADM2, PPLC, PPLA, PPL, ...
-    "wikidata_id",         # Q-id when known (Natural Earth)
-    "continent",           # GeoNames continent code of the node's country: AF AS EU NA OC SA AN
-)
-NODE_KEYS = ("geo_source_id", "level", "name", "slug", "parent", "description", "attributes")
-GEO_SOURCE_ID_RE = re.compile(r"[a-z][a-z0-9_]*:[A-Za-z0-9._-]+\Z")
 
 
-class DatasetError(Exception):
-    """A dataset file that cannot be read or written; the message names file and line."""
+class DatasetError(GeoFossError):
+    """A dataset file that cannot be read or written; the message names file and line
+    (``file:line: field: reason``), kept as attributes too (None where they do not apply)."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.field = field
+
+    @classmethod
+    def invalid_node(cls, file: str, line: int, problem: NodeProblem, node_id: object = None) -> DatasetError:
+        """``file:line: field: reason``, and the node's geo_source_id when the line is not in a file yet."""
+        text = "%s:%d: %s" % (file, line, problem)
+        if node_id is not None:
+            text += " (node %s)" % (node_id,)
+        return cls(text, file=file, line=line, field=problem.field)
 
 
-def _check_attributes(attributes) -> str | None:
-    if not isinstance(attributes, dict):
-        return "attributes: must be an object"
-    if tuple(attributes) != ATTRIBUTE_KEYS and set(attributes) != set(ATTRIBUTE_KEYS):
-        unknown = sorted(set(attributes) - set(ATTRIBUTE_KEYS))
-        missing = [k for k in ATTRIBUTE_KEYS if k not in attributes]
-        return "attributes: unknown keys %s, missing keys %s" % (unknown, missing)
-    population = attributes["population"]
-    if population is not None and (isinstance(population, bool) or not isinstance(population, int) or population < 0):
-        return "attributes.population: must be a non-negative integer or null"
-    for key, bound in (("latitude", 90.0), ("longitude", 180.0)):
-        value = attributes[key]
-        if value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -bound <= value <= bound:
-                return "attributes.%s: must be a number between -%g and %g or null" % (key, bound, bound)
-    for key in ATTRIBUTE_KEYS:
-        value = attributes[key]
-        if key not in ("population", "latitude", "longitude") and value is not None and not isinstance(value, str):
-            return "attributes.%s: must be a string or null" % key
-    return None
-
-
-def node_problem(node: dict) -> str | None:
-    """Fast validation of one node dict (no pydantic): the reason it is invalid, or None.
-
-    The same rules as the Node model, cheap enough for hundreds of thousands of nodes.
-    """
-    if not isinstance(node, dict):
-        return "node: must be an object"
-    if set(node) != set(NODE_KEYS):
-        return "node: keys must be %s, found %s" % (list(NODE_KEYS), sorted(node))
-    source_id = node["geo_source_id"]
-    if not isinstance(source_id, str) or not GEO_SOURCE_ID_RE.match(source_id):
-        return "geo_source_id: %r is not '<source>:<id>'" % (source_id,)
-    if node["level"] not in LEVEL_INDEX:
-        return "level: %r is not one of %s" % (node["level"], ", ".join(LEVELS))
-    problem = name_problem(node["name"])
-    if problem:
-        return "name: " + problem
-    slug = node["slug"]
-    if not isinstance(slug, str) or not 0 < len(slug) <= SLUG_MAX or not SLUG_RE.match(slug):
-        return "slug: %r is not 1-%d characters of a-z, 0-9, - and _" % (slug, SLUG_MAX)
-    parent = node["parent"]
-    if parent is not None and (not isinstance(parent, str) or not GEO_SOURCE_ID_RE.match(parent)):
-        return "parent: %r is neither null nor a geo_source_id" % (parent,)
-    if parent == source_id:
-        return "parent: a node cannot be its own parent"
-    problem = description_problem(node["description"])
-    if problem:
-        return "description: " + problem
-    return _check_attributes(node["attributes"])
+def _complete(data: dict[str, Any], level: str | None) -> dict[str, Any]:
+    """A node given to a model with the defaults a Python caller may leave out (parent,
+    description, attributes, null attributes, the level of a per-level model)."""
+    node = dict(data)
+    if level is not None:
+        node.setdefault("level", level)
+    node.setdefault("parent", None)
+    node.setdefault("description", "")
+    attributes = node.get("attributes", {})
+    if isinstance(attributes, Attributes):
+        attributes = attributes.model_dump()
+    if isinstance(attributes, dict):
+        node["attributes"] = dict(dict.fromkeys(ATTRIBUTE_KEYS), **attributes)
+    return node
 
 
 class Attributes(BaseModel):
+    """A node's attributes; the rules are validate.check_attributes'."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    country_code: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    iso_3166_1_alpha3: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    iso_3166_2: str | None = Field(default=None, pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
-    geonames_code: str | None = Field(default=None, max_length=40)
-    population: int | None = Field(default=None, ge=0)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    time_zone: str | None = Field(default=None, max_length=64)
-    feature_code: str | None = Field(default=None, max_length=10)
-    wikidata_id: str | None = Field(default=None, pattern=r"^Q[0-9]+$")
-    continent: str | None = Field(default=None, pattern=r"^(AF|AS|EU|NA|OC|SA|AN)$")
+    country_code: str | None = None
+    iso_3166_1_alpha3: str | None = None
+    iso_3166_2: str | None = None
+    geonames_code: str | None = None
+    population: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    time_zone: str | None = None
+    feature_code: str | None = None
+    wikidata_id: str | None = None
+    continent: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_validation(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            problem = check_attributes(dict(dict.fromkeys(ATTRIBUTE_KEYS), **data))
+            if problem:
+                raise ValueError(str(problem))
+        return data
 
 
 class Node(BaseModel):
-    """One region-to-be. Subclasses per level add the level's own rules."""
+    """One region-to-be. The rules are validate.check_node's (run first, on the node
+    completed with its defaults); subclasses per level fix the level."""
     model_config = ConfigDict(extra="forbid", frozen=True)
+    LEVEL: ClassVar[str | None] = None
 
-    geo_source_id: str = Field(pattern=GEO_SOURCE_ID_RE.pattern[:-2] + "$")
+    geo_source_id: str
     level: str
-    name: str = Field(min_length=1, max_length=NAME_MAX)
-    slug: str = Field(min_length=1, max_length=SLUG_MAX, pattern=r"^[a-z0-9_-]+$")
+    name: str
+    slug: str
     parent: str | None = None
-    description: str = Field(default="", max_length=DESCRIPTION_MAX)
+    description: str = ""
     attributes: Attributes = Field(default_factory=Attributes)
 
-    @field_validator("name", "description")
+    @model_validator(mode="before")
     @classmethod
-    def _netbox_text(cls, value, info):
-        problem = (name_problem if info.field_name == "name" else description_problem)(value)
+    def _one_validation(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # pydantic tells what it expected
+        node = _complete(data, cls.LEVEL)
+        if cls.LEVEL is not None and node["level"] != cls.LEVEL:
+            raise ValueError("level: %r is not %s" % (node["level"], cls.LEVEL))
+        problem = check_node(node)
         if problem:
-            raise ValueError(problem)
-        return value
+            raise ValueError(str(problem))
+        return node
 
-    @model_validator(mode="after")
-    def _not_own_parent(self):
-        if self.parent is not None and self.parent == self.geo_source_id:
-            raise ValueError("a node cannot be its own parent")
-        return self
-
-    def to_dict(self) -> dict:
+    def to_dict(self) -> NodeDict:
         data = self.model_dump()
         data["attributes"] = {key: data["attributes"][key] for key in ATTRIBUTE_KEYS}
-        return {key: data[key] for key in NODE_KEYS}
+        return cast(NodeDict, {key: data[key] for key in NODE_KEYS})
 
 
 class ContinentNode(Node):
-    level: str = Field(default="continent", pattern=r"^continent$")
-
-    @model_validator(mode="after")
-    def _top_level(self):
-        if self.parent is not None:
-            raise ValueError("a continent has no parent")
-        return self
+    LEVEL = "continent"
 
 
-class _CountryScopedNode(Node):
-    @model_validator(mode="after")
-    def _has_country(self):
-        if self.attributes.country_code is None:
-            raise ValueError("attributes.country_code is required at level %s" % self.level)
-        return self
+class CountryNode(Node):
+    LEVEL = "country"
 
 
-class CountryNode(_CountryScopedNode):
-    level: str = Field(default="country", pattern=r"^country$")
+class Admin1Node(Node):
+    LEVEL = "admin1"
 
 
-class Admin1Node(_CountryScopedNode):
-    level: str = Field(default="admin1", pattern=r"^admin1$")
+class Admin2Node(Node):
+    LEVEL = "admin2"
 
 
-class Admin2Node(_CountryScopedNode):
-    level: str = Field(default="admin2", pattern=r"^admin2$")
-
-
-class CityNode(_CountryScopedNode):
-    level: str = Field(default="city", pattern=r"^city$")
+class CityNode(Node):
+    LEVEL = "city"
 
 
 NODE_MODELS = {
@@ -207,13 +172,13 @@ NODE_MODELS = {
 }
 
 
-def parse_node(data: dict) -> Node:
-    """The level's model for ``data``; raises ValueError (pydantic's ValidationError) when invalid."""
-    model = NODE_MODELS.get(data.get("level") if isinstance(data, dict) else None)
-    if model is None:
-        raise ValueError("level: %r is not one of %s" % (data.get("level") if isinstance(data, dict) else data,
-                                                         ", ".join(LEVELS)))
-    return model.model_validate(data)
+def parse_node(data: Any) -> Node:
+    """The level's model for ``data`` (a node as in the file: every key present); raises
+    ValueError naming the field when it is invalid."""
+    problem = check_node(data)
+    if problem:
+        raise ValueError(str(problem))
+    return NODE_MODELS[data["level"]].model_validate(data)
 
 
 class Provenance(BaseModel):
@@ -242,22 +207,24 @@ class DatasetHeader(BaseModel):
 
     @field_validator("levels")
     @classmethod
-    def _known_levels(cls, value):
+    def _known_levels(cls, value: list[str]) -> list[str]:
         unknown = [level for level in value if level not in LEVEL_INDEX]
         if unknown:
             raise ValueError("unknown levels %s" % unknown)
-        return sorted(set(value), key=LEVEL_INDEX.get)
+        return sorted(set(value), key=LEVEL_INDEX.__getitem__)
 
 
-def node_sort_key(node: dict) -> tuple:
+def node_sort_key(node: Any) -> tuple[int, str, str]:
     """(level, country code, geo_source_id); total on malformed nodes too, so that they
     reach validation and get a proper message."""
     attributes = node.get("attributes")
     country_code = attributes.get("country_code") if isinstance(attributes, dict) else None
-    return (LEVEL_INDEX.get(node.get("level"), len(LEVELS)), str(country_code or ""), str(node.get("geo_source_id")))
+    level = node.get("level")
+    return (LEVEL_INDEX.get(level, len(LEVELS)) if isinstance(level, str) else len(LEVELS), str(country_code or ""),
+            str(node.get("geo_source_id")))
 
 
-def _lines(path: str):
+def _lines(path: str) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes) of each line: decoded one by one (_decode), so bad UTF-8 is
     reported with its line."""
     try:
@@ -268,7 +235,7 @@ def _lines(path: str):
         raise DatasetError("%s: cannot read dataset: %s" % (path, exc)) from exc
 
 
-def _decode(path: str, number: int, line: bytes):
+def _decode(path: str, number: int, line: bytes) -> Any:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -280,7 +247,7 @@ def _decode(path: str, number: int, line: bytes):
         raise DatasetError("%s:%d: not JSON: %s" % (path, number, exc)) from exc
 
 
-def _header(path: str, lines) -> DatasetHeader:
+def _header(path: str, lines: Iterator[tuple[int, bytes]]) -> DatasetHeader:
     first = next(lines, None)
     if first is None:
         raise DatasetError("%s: empty file, not a dataset" % path)
@@ -300,25 +267,25 @@ def read_header(path: str) -> DatasetHeader:
     return _header(path, _lines(path))
 
 
-def read_dataset(path: str):
-    """(header, iterator of Node): every node validated by its level's pydantic model."""
+def read_dataset(path: str) -> tuple[DatasetHeader, Iterator[Node]]:
+    """(header, iterator of Node): every node checked (validate.check_node), then its level's model."""
     lines = _lines(path)
     header = _header(path, lines)
 
-    def nodes():
+    def nodes() -> Iterator[Node]:
         for number, line in lines:
             data = _decode(path, number, line)
-            try:
-                yield parse_node(data)
-            except ValueError as exc:
-                raise DatasetError("%s:%d: invalid node: %s" % (path, number, exc)) from exc
+            problem = check_node(data)
+            if problem:
+                raise DatasetError.invalid_node(path, number, problem)
+            yield NODE_MODELS[data["level"]].model_validate(data)
     return header, nodes()
 
 
-def iter_node_dicts(path: str, validate: bool = False):
+def iter_node_dicts(path: str, validate: bool = False) -> Iterator[NodeDict]:
     """The nodes as plain dicts, json.loads per line and nothing more (world-scale planning).
 
-    ``validate=True`` adds the fast check (node_problem), still without pydantic.
+    ``validate=True`` checks each node (validate.check_node, the one node validation).
     The header is checked (kind, schema_version) and skipped.
     """
     lines = _lines(path)
@@ -326,9 +293,9 @@ def iter_node_dicts(path: str, validate: bool = False):
     for number, line in lines:
         data = _decode(path, number, line)
         if validate:
-            problem = node_problem(data)
+            problem = check_node(data)
             if problem:
-                raise DatasetError("%s:%d: invalid node: %s" % (path, number, problem))
+                raise DatasetError.invalid_node(path, number, problem)
         yield data
 
 
@@ -336,14 +303,15 @@ def iter_node_dicts(path: str, validate: bool = False):
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
-def node_line(node) -> str:
+def node_line(node: NodeDict | Node) -> str:
     """The canonical line of one node (a Node or a dict), keys in file order, without ``\\n``."""
     if not isinstance(node, dict):
-        node = node.to_dict()
-    elif tuple(node) != NODE_KEYS or tuple(node["attributes"]) != ATTRIBUTE_KEYS:
-        attributes = node["attributes"]
-        node = {key: node[key] for key in NODE_KEYS}
-        node["attributes"] = {key: attributes[key] for key in ATTRIBUTE_KEYS}
+        return _dumps(node.to_dict())
+    if tuple(node) != NODE_KEYS or tuple(node["attributes"]) != ATTRIBUTE_KEYS:
+        given: dict[str, Any] = dict(node)
+        ordered = {key: given[key] for key in NODE_KEYS}
+        ordered["attributes"] = {key: node["attributes"][key] for key in ATTRIBUTE_KEYS}
+        return _dumps(ordered)
     return _dumps(node)
 
 
@@ -351,51 +319,48 @@ class _Tree:
     """Checks, while nodes stream past, what NetBox would refuse: unknown or later parents,
     duplicate ids, siblings with equal names or slugs (exact comparison, top level included)."""
 
-    def __init__(self):
-        self.ids = set()
-        self.names = set()
-        self.slugs = set()
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.names: set[tuple[str | None, str]] = set()
+        self.slugs: set[tuple[str | None, str]] = set()
 
-    def add(self, node: dict) -> str | None:
+    def add(self, node: NodeDict) -> NodeProblem | None:
         source_id, parent = node["geo_source_id"], node["parent"]
         if source_id in self.ids:
-            return "duplicate geo_source_id %s" % source_id
+            return NodeProblem("geo_source_id", "duplicate geo_source_id %s" % source_id)
         if parent is not None and parent not in self.ids:
-            return "parent %s of %s is not an earlier node" % (parent, source_id)
+            return NodeProblem("parent", "parent %s of %s is not an earlier node" % (parent, source_id))
         if (parent, node["name"]) in self.names:
-            return "name %r is used twice under parent %s" % (node["name"], parent)
+            return NodeProblem("name", "name %r is used twice under parent %s" % (node["name"], parent))
         if (parent, node["slug"]) in self.slugs:
-            return "slug %r is used twice under parent %s" % (node["slug"], parent)
+            return NodeProblem("slug", "slug %r is used twice under parent %s" % (node["slug"], parent))
         self.ids.add(source_id)
         self.names.add((parent, node["name"]))
         self.slugs.add((parent, node["slug"]))
         return None
 
 
-def _file_sha256(path: str) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except FileNotFoundError:
-        return None
-    return digest.hexdigest()
+def write_dataset(path: str, header: DatasetHeader, nodes: Iterable[NodeDict | Node], presorted: bool = False,
+                  dry_run: bool = False, mode: int = DEFAULT_FILE_MODE) -> str:
+    """write_dataset_file, returning only the sha256 of the file's bytes."""
+    return write_dataset_file(path, header, nodes, presorted=presorted, dry_run=dry_run, mode=mode).sha256
 
 
-def write_dataset(path: str, header: DatasetHeader, nodes, presorted: bool = False, dry_run: bool = False) -> str:
-    """Write the dataset atomically and return the sha256 of the file's bytes.
+def write_dataset_file(path: str, header: DatasetHeader, nodes: Iterable[NodeDict | Node], presorted: bool = False,
+                       dry_run: bool = False, mode: int = DEFAULT_FILE_MODE) -> WriteResult:
+    """Write the dataset atomically (_io) with the permission bits ``mode``; returns the
+    file's sha256, size and whether it changed.
 
     ``nodes``: Node objects or node dicts. Sorted here unless ``presorted`` (then the order
-    is only checked: a generator stays a stream). Every node is checked (node_problem) and
+    is only checked: a generator stays a stream). Every node is checked (validate.check_node) and
     the tree rules enforced; any problem raises DatasetError and leaves ``path`` untouched.
     ``header.counts`` and ``header.sha256_nodes`` are filled in from the nodes.
     When the file in place already has the same bytes, it is not rewritten (mtime kept).
-    ``dry_run``: compute and return the sha256 only, write nothing at ``path``.
+    ``dry_run``: write nothing at ``path``; the result tells what writing would do.
     """
     if not presorted:
         nodes = sorted((n if isinstance(n, dict) else n.to_dict() for n in nodes), key=node_sort_key)
-    counts = {}
+    counts: dict[str, int] = {}
     tree = _Tree()
     nodes_digest = hashlib.sha256()
     previous_key = None
@@ -403,16 +368,16 @@ def write_dataset(path: str, header: DatasetHeader, nodes, presorted: bool = Fal
         writer = io.BufferedWriter(body, 1 << 20)
         for index, node in enumerate(nodes, 2):
             data = node if isinstance(node, dict) else node.to_dict()
-            problem = node_problem(data)
+            problem = check_node(data)
             if not problem:
                 key = node_sort_key(data)
                 if previous_key is not None and key < previous_key:  # equal: a duplicate id, told below
-                    problem = "out of order (sort by level, country code, geo_source_id)"
+                    problem = NodeProblem("node", "out of order (sort by level, country code, geo_source_id)")
                 previous_key = key
             problem = problem or tree.add(data)
             if problem:
                 source_id = data.get("geo_source_id") if isinstance(data, dict) else None
-                raise DatasetError("%s: line %d (%s): %s" % (path, index, source_id, problem))
+                raise DatasetError.invalid_node(path, index, problem, source_id)
             counts[data["level"]] = counts.get(data["level"], 0) + 1
             encoded = (node_line(data) + "\n").encode("utf-8")
             nodes_digest.update(encoded)
@@ -424,58 +389,23 @@ def write_dataset(path: str, header: DatasetHeader, nodes, presorted: bool = Fal
             "sha256_nodes": nodes_digest.hexdigest(),
         })
         header_line = (_dumps(header.model_dump(exclude_none=True)) + "\n").encode("utf-8")
-        return _publish(path, header_line, body, dry_run)
+        return _publish(path, header_line, body, dry_run, mode)
 
 
-class _HashingWriter(io.RawIOBase):
-    def __init__(self, target):
-        self.target = target
-        self.digest = hashlib.sha256()
-
-    def writable(self):
-        return True
-
-    def write(self, data):
-        self.digest.update(data)
-        if self.target is not None:
-            self.target.write(data)
-        return len(data)
-
-
-def _publish(path: str, header_line: bytes, body, dry_run: bool) -> str:
-    directory = os.path.dirname(os.path.abspath(path))
-    handle = None
-    temp_path = None
+def _publish(path: str, header_line: bytes, body: IO[bytes], dry_run: bool, mode: int) -> WriteResult:
+    """The header line, then the spooled node lines, through the atomic write (gzip for .gz)."""
     try:
-        if not dry_run:
-            handle = tempfile.NamedTemporaryFile(dir=directory, prefix=".%s." % os.path.basename(path),
-                                                 suffix=".tmp", delete=False)
-            temp_path = handle.name
-        hashing = _HashingWriter(handle)
-        # mtime=0 and no file name inside: the same nodes give the same .gz bytes
-        sink = gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0, compresslevel=6) if path.endswith(".gz") else hashing
-        sink.write(header_line)
-        body.seek(0)
-        for block in iter(lambda: body.read(1 << 20), b""):
-            sink.write(block)
-        if sink is not hashing:
-            sink.close()
-        sha256 = hashing.digest.hexdigest()
-        if handle is not None:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            if _file_sha256(path) == sha256:
-                os.unlink(temp_path)
-            else:
-                os.chmod(temp_path, 0o644)
-                os.replace(temp_path, path)
-            temp_path = None
-        return sha256
+        with atomic_write(path, mode=mode, dry_run=dry_run) as out:
+            # mtime=0 and no file name inside: the same nodes give the same .gz bytes
+            gzipped = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) \
+                if path.endswith(".gz") else None
+            sink = gzipped or out
+            sink.write(header_line)
+            body.seek(0)
+            for block in iter(lambda: body.read(1 << 20), b""):
+                sink.write(block)
+            if gzipped is not None:
+                gzipped.close()
+        return out.commit()
     except OSError as exc:
-        raise DatasetError("%s: cannot write dataset: %s" % (path, exc)) from exc
-    finally:
-        if handle is not None and not handle.closed:
-            handle.close()
-        if temp_path is not None and os.path.exists(temp_path):
-            os.unlink(temp_path)
+        raise DatasetError("%s: cannot write dataset: %s" % (path, exc), file=path) from exc

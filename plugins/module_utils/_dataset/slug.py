@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any, Iterator
 
 NAME_MAX = 100
 SLUG_MAX = 100
@@ -39,11 +40,11 @@ _TRANSLITERATION = str.maketrans({
 })
 
 
-def is_valid_slug(slug: str) -> bool:
+def is_valid_slug(slug: Any) -> bool:
     return isinstance(slug, str) and 0 < len(slug) <= SLUG_MAX and SLUG_RE.match(slug) is not None
 
 
-def _text_problem(value, limit, allow_empty):
+def _text_problem(value: Any, limit: int, allow_empty: bool) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
     if not value and not allow_empty:
@@ -57,12 +58,12 @@ def _text_problem(value, limit, allow_empty):
     return None
 
 
-def name_problem(name) -> str | None:
+def name_problem(name: Any) -> str | None:
     """Why NetBox would refuse or alter this region name, or None when it is fine."""
     return _text_problem(name, NAME_MAX, allow_empty=False)
 
 
-def description_problem(description) -> str | None:
+def description_problem(description: Any) -> str | None:
     """Why NetBox would refuse or alter this description (it may be empty), or None."""
     return _text_problem(description, DESCRIPTION_MAX, allow_empty=True)
 
@@ -132,7 +133,7 @@ def make_slug(*parts: str, suffix: str = "") -> str:
     return "-".join(p for p in (body, suffix) if p)
 
 
-def unique_names_and_slugs(entries):
+def unique_names_and_slugs(entries: list[dict[str, Any]]) -> dict[str, tuple[str, ...]]:
     """Give each sibling a name and a slug no other sibling has, deterministically.
 
     ``entries``: list of dicts with ``id`` (unique, e.g. the geonameid as text), ``name``,
@@ -143,9 +144,9 @@ def unique_names_and_slugs(entries):
     entries `` (qualifier)``, then `` (id)``; slugs get ``-<id>``.
     """
     ordered = sorted(entries, key=lambda e: (e["rank"], e["id"]))
-    result = {}
+    result: dict[str, list[str]] = {}
     for field, candidates in (("name", _name_candidates), ("slug", slug_candidates)):
-        first_holder = {}
+        first_holder: dict[str, str] = {}
         for entry in ordered:
             first_holder.setdefault(entry[field], entry["id"])
         taken = set(first_holder)
@@ -164,7 +165,7 @@ def unique_names_and_slugs(entries):
     return {entry_id: tuple(values) for entry_id, values in result.items()}
 
 
-def _name_candidates(entry):
+def _name_candidates(entry: dict[str, Any]) -> Iterator[str]:
     if entry.get("qualifier"):
         yield clean_name(entry["name"], entry["qualifier"])
     yield clean_name(entry["name"], entry["id"])
@@ -174,7 +175,7 @@ def _name_candidates(entry):
         counter += 1
 
 
-def slug_candidates(entry):
+def slug_candidates(entry: dict[str, Any]) -> Iterator[str]:
     base = entry["slug"]
     prefix = entry.get("slug_prefix", "")
     if prefix and base.startswith(prefix + "-"):

@@ -15,50 +15,50 @@ from __future__ import annotations
 import json
 import math
 import os
-import traceback
+from typing import Any, Callable, Iterable, Iterator
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetError, iter_node_dicts, read_header
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import (
+    ADMIN0_POLYGONS, ADMIN1_POLYGONS, CUSTOM_POLYGONS, POLYGONS_SUFFIXES,
+)
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
+    DatasetError, NodeDict, iter_node_dicts, read_header,
+)
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
+# Optional: without shapely no polygons (the nearest division centre instead), without
+# timezonefinder no time zone the dataset lacks.
 try:
     from shapely import STRtree, points as shapely_points
     from shapely.geometry import shape as shapely_shape
 except ImportError:
-    STRtree = None
-    SHAPELY_IMPORT_ERROR = traceback.format_exc()
-else:
-    SHAPELY_IMPORT_ERROR = None
+    STRtree = None  # type: ignore[assignment,misc]
 
 try:
     from timezonefinder import TimezoneFinder
 except ImportError:
-    TimezoneFinder = None
-    TIMEZONEFINDER_IMPORT_ERROR = traceback.format_exc()
-else:
-    TIMEZONEFINDER_IMPORT_ERROR = None
+    TimezoneFinder = None  # type: ignore[assignment,misc]
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180.0
 HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
 BOX_SLACK_DEG = 1e-9
-DIVISION_LEVELS = ("admin1", "admin2")
-# The polygons side files: their keys in the dataset header's side_files, and the suffixes
-# tried next to a dataset file that names none.
-ADMIN1_POLYGONS_SIDE_FILE = "admin1_polygons"
-ADMIN0_POLYGONS_SIDE_FILE = "admin0_polygons"
-OWN_POLYGONS_SIDE_FILE = "custom_polygons"  # a team's own places (geo_transform's own_places)
+# The polygons side files (_contract): their keys in the dataset header's side_files, and the
+# suffixes tried next to a dataset file that names none (geo_transform's first, then other spellings).
+ADMIN1_POLYGONS_SIDE_FILE = ADMIN1_POLYGONS
+ADMIN0_POLYGONS_SIDE_FILE = ADMIN0_POLYGONS
 POLYGON_SIDE_SUFFIXES = {
-    ADMIN1_POLYGONS_SIDE_FILE: (".admin1.geojson", ".polygons.geojson", "-admin1.geojson"),
-    ADMIN0_POLYGONS_SIDE_FILE: (".admin0.geojson", "-admin0.geojson"),
-    OWN_POLYGONS_SIDE_FILE: (".custom.geojson",),
+    ADMIN1_POLYGONS: (POLYGONS_SUFFIXES[ADMIN1_POLYGONS], ".polygons.geojson", "-admin1.geojson"),
+    ADMIN0_POLYGONS: (POLYGONS_SUFFIXES[ADMIN0_POLYGONS], "-admin0.geojson"),
+    CUSTOM_POLYGONS: (POLYGONS_SUFFIXES[CUSTOM_POLYGONS],),
 }
-OWN_LEVEL = "custom"
+OWN_LEVEL = "custom"  # a team's own places
 
 
-class GeoIndexError(Exception):
+class GeoIndexError(GeoFossError):
     """A dataset or polygons file that cannot be used; the message names the file and line."""
 
 
-def haversine_km(lat1, lon1, lat2, lon2) -> float:
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in kilometres."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -74,22 +74,22 @@ class PointIndex:
     is found, so it stays exact without a KD-tree.
     """
 
-    def __init__(self, cell_deg=1.0):
+    def __init__(self, cell_deg: float = 1.0) -> None:
         self.cell_deg = float(cell_deg)
         self._columns = int(math.ceil(360.0 / self.cell_deg))
-        self._cells = {}
+        self._cells: dict[tuple[int, int], list[tuple[float, float, Any]]] = {}
         self.size = 0
 
-    def _cell(self, lat, lon):
+    def _cell(self, lat: float, lon: float) -> tuple[int, int]:
         row = int(math.floor((lat + 90.0) / self.cell_deg))
         column = int(math.floor((lon + 180.0) / self.cell_deg)) % self._columns
         return row, column
 
-    def add(self, lat, lon, item):
+    def add(self, lat: float, lon: float, item: Any) -> None:
         self._cells.setdefault(self._cell(lat, lon), []).append((lat, lon, item))
         self.size += 1
 
-    def _candidates(self, lat, lon, radius_km):
+    def _candidates(self, lat: float, lon: float, radius_km: float) -> Iterator[tuple[float, float, Any]]:
         """The points inside the bounding box of the circle (exact, widened towards the poles)."""
         dlat = radius_km / KM_PER_DEGREE
         lat_low, lat_high = max(-90.0, lat - dlat), min(90.0, lat + dlat)
@@ -97,7 +97,7 @@ class PointIndex:
         cos_widest = math.cos(math.radians(widest))
         dlon = 360.0
         if widest >= 89.9 or radius_km / KM_PER_DEGREE / max(cos_widest, 1e-9) >= 180.0:
-            columns = range(self._columns)
+            columns: Iterable[int] = range(self._columns)
         else:
             dlon = radius_km / (KM_PER_DEGREE * cos_widest)
             first = int(math.floor((lon - dlon + 180.0) / self.cell_deg))
@@ -117,7 +117,7 @@ class PointIndex:
                         continue
                     yield plat, plon, item
 
-    def within(self, lat, lon, radius_km):
+    def within(self, lat: float, lon: float, radius_km: float) -> list[tuple[float, Any]]:
         """[(distance_km, item)] of the points within `radius_km`, nearest first."""
         if not self.size or radius_km < 0:
             return []
@@ -129,14 +129,15 @@ class PointIndex:
         found.sort(key=lambda pair: pair[0])
         return found
 
-    def any_within(self, lat, lon, radius_km):
+    def any_within(self, lat: float, lon: float, radius_km: float) -> bool:
         """True when some point lies within `radius_km` (stops at the first)."""
         if not self.size or radius_km < 0:
             return False
         return any(haversine_km(lat, lon, plat, plon) <= radius_km
                    for plat, plon, item in self._candidates(lat, lon, radius_km))
 
-    def nearest(self, lat, lon, max_km=HALF_CIRCUMFERENCE_KM, start_km=50.0, accept=None):
+    def nearest(self, lat: float, lon: float, max_km: float = HALF_CIRCUMFERENCE_KM, start_km: float = 50.0,
+                accept: Callable[[Any], bool] | None = None) -> tuple[float, Any] | None:
         """(distance_km, item) of the nearest point within `max_km` (whose item `accept`
         takes, when given), or None."""
         radius = min(start_km, max_km)
@@ -154,17 +155,17 @@ class PointIndex:
 class PolygonIndex:
     """Division polygons in a shapely STRtree: which keys cover a point."""
 
-    def __init__(self, keyed_geometries):
+    def __init__(self, keyed_geometries: list[tuple[str, Any]]) -> None:
         if STRtree is None:
             raise GeoIndexError("point-in-polygon needs the Python library shapely")
         self._keys = [key for key, geometry in keyed_geometries]
         self._geometries = [geometry for key, geometry in keyed_geometries]
         self._tree = STRtree(self._geometries)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._keys)
 
-    def covering(self, lat, lon):
+    def covering(self, lat: float, lon: float) -> list[str]:
         """Keys of the polygons that cover the point, smallest polygon first."""
         point = shapely_points(lon, lat)
         hits = self._tree.query(point, predicate="covered_by")
@@ -172,7 +173,7 @@ class PolygonIndex:
         return [key for area, key in sorted(keys)]
 
 
-def read_nodes(path):
+def read_nodes(path: str) -> list[NodeDict]:
     """The node dicts of a dataset file, each checked (file and line named on error)."""
     try:
         return list(iter_node_dicts(path, validate=True))
@@ -180,7 +181,7 @@ def read_nodes(path):
         raise GeoIndexError(str(exc)) from None
 
 
-def _coordinate(value, low, high):
+def _coordinate(value: Any, low: float, high: float) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -188,7 +189,7 @@ def _coordinate(value, low, high):
     return number if low <= number <= high and math.isfinite(number) else None
 
 
-def node_point(node):
+def node_point(node: NodeDict) -> tuple[float, float] | None:
     """(lat, lon) of a node, or None when it has no usable coordinates."""
     attributes = node.get("attributes") or {}
     lat = _coordinate(attributes.get("latitude"), -90.0, 90.0)
@@ -201,27 +202,29 @@ class Placement:
 
     __slots__ = ("node", "method", "distance_km", "division")
 
-    def __init__(self, node, method, distance_km=None, division=None):
+    def __init__(self, node: NodeDict, method: str, distance_km: float | None = None,
+                 division: NodeDict | None = None) -> None:
         self.node = node
         self.method = method  # own_polygon | own_place | city | polygon | division_centre | country_polygon | country
         self.distance_km = distance_km
         self.division = division
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Placement(%s, %s, %r)" % (self.node["geo_source_id"], self.method, self.distance_km)
 
 
 class GeoIndex:
     """A dataset's nodes with the lookups and spatial indexes built on them."""
 
-    def __init__(self, nodes, polygons=None, source=None, country_polygons=None, own_polygons=None):
+    def __init__(self, nodes: list[NodeDict], polygons: PolygonIndex | None = None, source: str | None = None,
+                 country_polygons: PolygonIndex | None = None, own_polygons: PolygonIndex | None = None) -> None:
         self.source = source
-        self.nodes = {}
-        self.by_level = {}
+        self.nodes: dict[str, NodeDict] = {}
+        self.by_level: dict[str, list[NodeDict]] = {}
         for node in nodes:
             self.nodes[node["geo_source_id"]] = node
             self.by_level.setdefault(node["level"], []).append(node)
-        self._division_of = {}
+        self._division_of: dict[str, NodeDict | None] = {}
         self.cities = PointIndex(cell_deg=0.5)
         self.division_centres = PointIndex(cell_deg=2.0)
         self.places = PointIndex(cell_deg=2.0)
@@ -248,14 +251,15 @@ class GeoIndex:
         self.polygons = polygons
         self.country_polygons = country_polygons
         self.own_polygons = own_polygons
-        self._timezones = None
-        self._main_city_zones = None
+        self._timezones: dict[str, set[str]] | None = None
+        self._main_city_zones: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ tree
-    def parent(self, node):
-        return self.nodes.get(node.get("parent")) if node.get("parent") else None
+    def parent(self, node: NodeDict) -> NodeDict | None:
+        parent = node.get("parent")
+        return self.nodes.get(parent) if parent else None
 
-    def ancestors(self, node):
+    def ancestors(self, node: NodeDict | None) -> Iterator[NodeDict]:
         """The node, then its parent, up to the top of the tree."""
         seen = set()
         while node is not None and node["geo_source_id"] not in seen:
@@ -263,21 +267,22 @@ class GeoIndex:
             yield node
             node = self.parent(node)
 
-    def division_of(self, node):
+    def division_of(self, node: NodeDict) -> NodeDict | None:
         """The admin1 node above (or equal to) `node`, or None."""
         key = node["geo_source_id"]
         if key not in self._division_of:
             self._division_of[key] = next((n for n in self.ancestors(node) if n["level"] == "admin1"), None)
         return self._division_of[key]
 
-    def country_of(self, node):
+    def country_of(self, node: NodeDict) -> NodeDict | None:
         return next((n for n in self.ancestors(node) if n["level"] == "country"), None)
 
-    def country_code(self, node):
+    def country_code(self, node: NodeDict) -> str | None:
         return (node.get("attributes") or {}).get("country_code")
 
     # ------------------------------------------------------------------ placement
-    def locate(self, lat, lon, city_radius_km=30.0, max_distance_km=500.0):
+    def locate(self, lat: float, lon: float, city_radius_km: float = 30.0,
+               max_distance_km: float = 500.0) -> Placement | None:
         """The deepest dataset node for a point, or None when it is far from everything.
 
         A team's own places come first: the one whose polygon contains the point, else the
@@ -294,13 +299,13 @@ class GeoIndex:
         own = self._covering_node(self.own_polygons, lat, lon)
         if own is not None:
             return Placement(own, "own_polygon", None, self.division_of(own))
-        for distance, own in self.own_places.within(lat, lon, city_radius_km):
-            return Placement(own, "own_place", distance, self.division_of(own))
+        for distance, nearby in self.own_places.within(lat, lon, city_radius_km):
+            return Placement(nearby, "own_place", distance, self.division_of(nearby))
         division = self.containing_division(lat, lon)
         country = self.containing_country(lat, lon) if division is None else None
         in_country = None if country is None else (lambda node: self.country_of(node) is country)
 
-        def same_area(city):  # the point's division when a polygon gave it, else its country, if known
+        def same_area(city: NodeDict) -> bool:  # the point's division when a polygon gave it, else its country, if known
             if division is not None:
                 return self.division_of(city) is division
             return in_country is None or in_country(city)
@@ -322,13 +327,13 @@ class GeoIndex:
                 return Placement(country, "country", nearest[0], None)
         return None
 
-    def containing_division(self, lat, lon):
+    def containing_division(self, lat: float, lon: float) -> NodeDict | None:
         return self._covering_node(self.polygons, lat, lon)
 
-    def containing_country(self, lat, lon):
+    def containing_country(self, lat: float, lon: float) -> NodeDict | None:
         return self._covering_node(self.country_polygons, lat, lon)
 
-    def _covering_node(self, polygons, lat, lon):
+    def _covering_node(self, polygons: PolygonIndex | None, lat: float, lon: float) -> NodeDict | None:
         if not polygons:
             return None
         for key in polygons.covering(lat, lon):
@@ -337,7 +342,8 @@ class GeoIndex:
                 return node
         return None
 
-    def nearest_in_country(self, lat, lon, country_code, max_km=HALF_CIRCUMFERENCE_KM):
+    def nearest_in_country(self, lat: float, lon: float, country_code: str,
+                           max_km: float = HALF_CIRCUMFERENCE_KM) -> float | None:
         """Distance in km from the point to the nearest place of a country, or None."""
         radius = 50.0
         while True:
@@ -348,7 +354,7 @@ class GeoIndex:
                 return None
             radius = min(radius * 2.0, max_km)
 
-    def countries_of_time_zone(self, time_zone):
+    def countries_of_time_zone(self, time_zone: str) -> set[str]:
         """Country codes whose dataset nodes use a time zone (a hint of a site's country)."""
         if self._timezones is None:
             self._timezones = {}
@@ -358,10 +364,10 @@ class GeoIndex:
                     self._timezones.setdefault(attributes["time_zone"], set()).add(attributes["country_code"])
         return self._timezones.get(time_zone, set())
 
-    def main_city_time_zone(self, node):
+    def main_city_time_zone(self, node: NodeDict) -> str | None:
         """The time zone of the most populous city below a country or division, or None."""
         if self._main_city_zones is None:
-            best = {}
+            best: dict[str, tuple[int, str]] = {}
             for city in self.by_level.get("city", ()):
                 attributes = city.get("attributes") or {}
                 if not attributes.get("time_zone"):
@@ -374,7 +380,7 @@ class GeoIndex:
             self._main_city_zones = {key: zone for key, (population, zone) in best.items()}
         return self._main_city_zones.get(node["geo_source_id"])
 
-    def time_zone_for(self, placement, lat, lon):
+    def time_zone_for(self, placement: Placement, lat: float, lon: float) -> str | None:
         """The time zone of a placement: the city's or division's, else timezonefinder's at the
         point, else the node's own or its most populous city's (without timezonefinder)."""
         node = placement.node
@@ -384,10 +390,10 @@ class GeoIndex:
         return time_zone_at(lat, lon) or own or self.main_city_time_zone(node)
 
 
-_TIMEZONE_FINDER = []
+_TIMEZONE_FINDER: list[Any] = []
 
 
-def time_zone_at(lat, lon):
+def time_zone_at(lat: float, lon: float) -> str | None:
     """The IANA time zone at a point (timezonefinder, offline), or None without it."""
     if TimezoneFinder is None:
         return None
@@ -396,7 +402,7 @@ def time_zone_at(lat, lon):
     return _TIMEZONE_FINDER[0].timezone_at(lng=lon, lat=lat)
 
 
-def polygon_side_file(dataset_path, kind=ADMIN1_POLYGONS_SIDE_FILE):
+def polygon_side_file(dataset_path: str, kind: str = ADMIN1_POLYGONS_SIDE_FILE) -> str | None:
     """A polygons side file of a dataset (`kind`: admin1_polygons, admin0_polygons or
     custom_polygons), named
     in its header's side_files or found next to it; or None."""
@@ -421,7 +427,7 @@ def polygon_side_file(dataset_path, kind=ADMIN1_POLYGONS_SIDE_FILE):
     return None
 
 
-def read_polygons(path, nodes_by_id, level="admin1"):
+def read_polygons(path: str, nodes_by_id: dict[str, NodeDict], level: str = "admin1") -> PolygonIndex:
     """A PolygonIndex from a GeoJSON FeatureCollection of first-level divisions (or, with
     level "country", of countries; with level "custom", of a team's own places).
 
@@ -459,13 +465,16 @@ def read_polygons(path, nodes_by_id, level="admin1"):
     return PolygonIndex(keyed)
 
 
-def _feature_key(properties, nodes_by_id, by_code, level):
+def _feature_key(properties: dict[str, Any], nodes_by_id: dict[str, NodeDict], by_code: dict[str, str],
+                 level: str) -> str | None:
     key = properties.get("geo_source_id")
     if key in nodes_by_id and nodes_by_id[key]["level"] == level:
         return key
     gn_id = properties.get("gn_id")
-    if isinstance(gn_id, (int, float)) and gn_id > 0 and nodes_by_id.get("geonames:%d" % gn_id, {}).get("level") == level:
-        return "geonames:%d" % gn_id
+    if isinstance(gn_id, (int, float)) and gn_id > 0:
+        node = nodes_by_id.get("geonames:%d" % gn_id)
+        if node is not None and node["level"] == level:
+            return "geonames:%d" % gn_id
     for name in ("country_code", "iso_a2") if level == "country" else ("iso_3166_2",):
         code = properties.get(name)
         if isinstance(code, str) and code.upper() in by_code:
@@ -473,10 +482,11 @@ def _feature_key(properties, nodes_by_id, by_code, level):
     return None
 
 
-_CACHE = {}
+_CACHE: dict[tuple[Any, ...], GeoIndex] = {}
 
 
-def load_index(dataset_path, polygons_path=None, country_polygons_path=None):
+def load_index(dataset_path: str, polygons_path: str | None = None,
+               country_polygons_path: str | None = None) -> GeoIndex:
     """A GeoIndex for a dataset file, cached per path, size and mtime within the process.
 
     `polygons_path` (first-level divisions) and `country_polygons_path` (admin-0): None
@@ -489,7 +499,7 @@ def load_index(dataset_path, polygons_path=None, country_polygons_path=None):
         raise GeoIndexError("cannot read dataset %s: %s" % (dataset_path, exc.strerror or exc)) from None
     polygons = _polygons_file(path, polygons_path, ADMIN1_POLYGONS_SIDE_FILE)
     country_polygons = _polygons_file(path, country_polygons_path, ADMIN0_POLYGONS_SIDE_FILE)
-    own_polygons = _polygons_file(path, None, OWN_POLYGONS_SIDE_FILE)
+    own_polygons = _polygons_file(path, None, CUSTOM_POLYGONS)
     key = (path, stat.st_size, stat.st_mtime_ns, polygons, country_polygons, own_polygons)
     if key not in _CACHE:
         index = GeoIndex(read_nodes(path), source=path)
@@ -505,7 +515,7 @@ def load_index(dataset_path, polygons_path=None, country_polygons_path=None):
     return _CACHE[key]
 
 
-def _polygons_file(dataset_path, given, kind):
+def _polygons_file(dataset_path: str, given: str | None, kind: str) -> tuple[str | None, tuple[int, int] | None]:
     """(real path, (size, mtime)) of the polygons file to use, or (None, None)."""
     chosen = polygon_side_file(dataset_path, kind) if given is None else given
     if not chosen:

@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any, Protocol
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import load_index, node_point, time_zone_at
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import NodeDict
+from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import (
+    GeoIndex, Placement, load_index, node_point, time_zone_at,
+)
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
 ANSWER_KEYS = ("name", "slug", "geo_source_id", "level", "country_code", "parent_slug", "latitude", "longitude",
                "time_zone", "population", "iso_3166_2")
@@ -31,7 +36,13 @@ _ISO_3166_2 = re.compile(r"([A-Za-z]{2})-[A-Za-z0-9]{1,3}\Z")
 _GEONAMES_CODE = re.compile(r"([A-Za-z]{2})\.[A-Za-z0-9]{1,20}\Z")
 
 
-class GeoLookupError(Exception):
+class Searcher(Protocol):
+    """What the lookup needs of a Nominatim searcher (_sources.nominatim.NominatimSearch)."""
+
+    def search(self, query: Any) -> list[dict[str, Any]]: ...
+
+
+class GeoLookupError(GeoFossError):
     """A term that names no place, or several; the message says which and lists candidates."""
 
 
@@ -39,21 +50,22 @@ class NotFound(GeoLookupError):
     """No place matches the term (the lookup's `default` applies)."""
 
 
-def name_key(text) -> str:
+def name_key(text: object) -> str:
     """Names compared without case, accents or repeated spaces: 'München' == 'munchen'."""
     decomposed = unicodedata.normalize("NFKD", str(text))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.casefold().split())
 
 
-def parse_term(term):
+def parse_term(term: object) -> tuple[str, str, str | None]:
     """(kind, value, qualifier) of one lookup term; kind is geonameid, geo_source_id, iso_3166_2,
     geonames_code, country or name (value = the name, qualifier = a country or division code)."""
     text = " ".join(str(term).split())
     if not text:
         raise GeoLookupError("an empty term names no place")
-    if _GEONAMEID.match(text):
-        return "geonameid", "geonames:" + _GEONAMEID.match(text).group(1), None
+    geonameid = _GEONAMEID.match(text)
+    if geonameid:
+        return "geonameid", "geonames:" + geonameid.group(1), None
     if _SOURCE_ID.match(text):
         return "geo_source_id", text, None
     if _ISO_3166_1.match(text):
@@ -76,11 +88,11 @@ def parse_term(term):
 class PlaceFinder:
     """Name and code lookups over a GeoIndex (built once per index, kept on it)."""
 
-    def __init__(self, index):
+    def __init__(self, index: GeoIndex) -> None:
         self.index = index
-        self.by_name = {}
-        self.by_slug = {}
-        self.by_code = {}
+        self.by_name: dict[str, list[NodeDict]] = {}
+        self.by_slug: dict[str, list[NodeDict]] = {}
+        self.by_code: dict[tuple[str, str], list[NodeDict]] = {}
         for node in index.nodes.values():
             self.by_name.setdefault(name_key(node["name"]), []).append(node)
             self.by_slug.setdefault(node["slug"], []).append(node)
@@ -90,13 +102,15 @@ class PlaceFinder:
                     self.by_code.setdefault((key, attributes[key].upper()), []).append(node)
 
     @classmethod
-    def for_index(cls, index):
+    def for_index(cls, index: GeoIndex) -> PlaceFinder:
+        """The finder of ``index``, built once and kept on it."""
         finder = getattr(index, "_place_finder", None)
         if finder is None:
-            finder = index._place_finder = cls(index)
+            finder = cls(index)
+            setattr(index, "_place_finder", finder)
         return finder
 
-    def find(self, term, level=None):
+    def find(self, term: object, level: str | None = None) -> NodeDict:
         """The one node a term names; NotFound or GeoLookupError (ambiguous) otherwise."""
         kind, value, qualifier = parse_term(term)
         where = "in dataset %s" % self.index.source
@@ -124,19 +138,19 @@ class PlaceFinder:
                                  % (term, where, len(candidates), shown, more))
         return candidates[0]
 
-    def _qualifies(self, node, qualifier):
+    def _qualifies(self, node: NodeDict, qualifier: str) -> bool:
         if len(qualifier) == 2:
             return self.index.country_code(node) == qualifier
         division = self.index.division_of(node)
         return division is not None and ((division.get("attributes") or {}).get("iso_3166_2") or "").upper() == qualifier
 
-    def describe(self, node):
+    def describe(self, node: NodeDict) -> str:
         parent = self.index.parent(node)
         return "%s (%s %s%s)" % (node["name"], node["level"], node["geo_source_id"],
                                  ", in %s" % parent["name"] if parent else "")
 
 
-def answer(index, node, placement=None):
+def answer(index: GeoIndex, node: NodeDict, placement: Placement | None = None) -> dict[str, Any]:
     """The lookup's answer for a dataset node: the fields netbox.netbox modules need."""
     attributes = node.get("attributes") or {}
     parent = index.parent(node)
@@ -159,7 +173,8 @@ def answer(index, node, placement=None):
     return result
 
 
-def locate_answer(index, latitude, longitude, city_radius_km=30.0, max_distance_km=500.0):
+def locate_answer(index: GeoIndex, latitude: Any, longitude: Any, city_radius_km: float = 30.0,
+                  max_distance_km: float = 500.0) -> dict[str, Any]:
     """The answer for coordinates: the deepest place, chosen as netbox_geo_sites chooses it."""
     try:
         lat, lon = float(latitude), float(longitude)
@@ -176,7 +191,8 @@ def locate_answer(index, latitude, longitude, city_radius_km=30.0, max_distance_
     return result
 
 
-def nominatim_answer(place, index=None, city_radius_km=30.0, max_distance_km=500.0):
+def nominatim_answer(place: dict[str, Any], index: GeoIndex | None = None, city_radius_km: float = 30.0,
+                     max_distance_km: float = 500.0) -> dict[str, Any]:
     """The answer for a Nominatim place: placed in the dataset when one is given, else its own fields."""
     try:
         lat, lon = float(place["lat"]), float(place["lon"])
@@ -192,19 +208,20 @@ def nominatim_answer(place, index=None, city_radius_km=30.0, max_distance_km=500
         result = dict.fromkeys(ANSWER_KEYS)
         result.update(
             name=place.get("name") or (place.get("display_name") or "").split(",")[0],
-            level=NOMINATIM_LEVELS.get(place.get("addresstype")),
+            level=NOMINATIM_LEVELS.get(str(place.get("addresstype"))),
             country_code=(address.get("country_code") or "").upper() or None,
             latitude=lat, longitude=lon, time_zone=time_zone_at(lat, lon),
-            population=int(population) if str(population or "").isdigit() else None,
+            population=int(str(population)) if str(population or "").isdigit() else None,
             iso_3166_2=address.get("ISO3166-2-lvl4"),
         )
     result["nominatim"] = details
     return result
 
 
-def run_lookup(terms, dataset=None, polygons=None, source="dataset", level=None, latitude=None, longitude=None,
-               city_radius_km=30.0, max_distance_km=500.0, searcher=None, default=None, has_default=False,
-               country_polygons=None):
+def run_lookup(terms: list[Any] | None, dataset: str | None = None, polygons: str | None = None,
+               source: str = "dataset", level: str | None = None, latitude: Any = None, longitude: Any = None,
+               city_radius_km: float = 30.0, max_distance_km: float = 500.0, searcher: Searcher | None = None,
+               default: Any = None, has_default: bool = False, country_polygons: str | None = None) -> list[Any]:
     """One answer per term (or one for latitude/longitude). A miss returns `default` when
     `has_default`, else raises NotFound; an ambiguous term always raises."""
     if source not in ("dataset", "nominatim"):
@@ -219,7 +236,7 @@ def run_lookup(terms, dataset=None, polygons=None, source="dataset", level=None,
     if source == "dataset" and not dataset:
         raise GeoLookupError("no dataset: set the option dataset or the environment variable GEOFOSS_GEO_DATASET")
     index = load_index(dataset, polygons, country_polygons) if dataset else None
-    answers = []
+    answers: list[Any] = []
     for term in terms or [None]:
         try:
             if coordinates:
@@ -228,6 +245,8 @@ def run_lookup(terms, dataset=None, polygons=None, source="dataset", level=None,
                 answers.append(locate_answer(index, latitude, longitude, city_radius_km, max_distance_km))
             elif source == "nominatim":
                 answers.append(_nominatim(term, searcher, index, city_radius_km, max_distance_km))
+            elif index is None:
+                raise GeoLookupError("no dataset to search")  # never: source dataset needs one (above)
             else:
                 answers.append(answer(index, PlaceFinder.for_index(index).find(term, level)))
         except NotFound:
@@ -237,7 +256,8 @@ def run_lookup(terms, dataset=None, polygons=None, source="dataset", level=None,
     return answers
 
 
-def _nominatim(term, searcher, index, city_radius_km, max_distance_km):
+def _nominatim(term: Any, searcher: Searcher | None, index: GeoIndex | None, city_radius_km: float,
+               max_distance_km: float) -> dict[str, Any]:
     if searcher is None:
         raise GeoLookupError("source nominatim needs a Nominatim searcher")
     places = searcher.search(term)

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The NetBox REST client on top of the shared HttpClient: auth header from the token
 form, preflight (status, permission probes that write nothing), keyset-paginated reads
-with ``fields=``, bulk writes carrying a changelog message, X-Request-ID collection.
+with ``fields=``, one-send bulk writes carrying a changelog message, X-Request-ID
+collection. Whether a failed write is sent again is decided in one place, ``writer.py``.
 
 Plain requests through HttpClient rather than pynetbox: bulk PATCH and DELETE, the
 ``fields=`` parameter, keyset pagination and the per-request changelog message are all
@@ -14,28 +15,27 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import redact, strip_text_credentials
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import AmbiguousWriteError, HttpError
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import AmbiguousWriteError, HttpClient, HttpError
 
 # the write probes: an empty bulk list is checked for permission and then writes nothing
 _PROBE_METHOD = {"add": "POST", "change": "PATCH", "delete": "DELETE"}
 _OK = {"GET": (200,), "POST": (201,), "PATCH": (200,), "DELETE": (204,)}
+# NetBox's oldest supported major version
+MIN_MAJOR_VERSION = 4
+
+T = TypeVar("T")
 
 
-class NetBoxError(Exception):
+class NetBoxError(HttpError):
     """A NetBox request that failed; the message says what to do and never holds the token."""
 
-    def __init__(self, message, status=None, url=None, body=None):
-        self.message = message
-        self.status = status
-        self.url = url
-        self.body = body
-        super().__init__(message)
 
-
-def auth_header(token: str) -> str:
+def auth_header(token: str | None) -> str:
     """The Authorization value for a token: v2 ``nbt_…`` → Bearer, v1 (40 hex) → Token.
 
     A value that already starts with ``Bearer `` or ``Token `` is kept as given.
@@ -58,16 +58,17 @@ def api_url(base_url: str, endpoint: str) -> str:
     return "%s/api/%s/" % (base, endpoint.strip("/"))
 
 
-def chunks(items, size):
-    items = list(items)
+def chunks(items: Iterable[T], size: int) -> list[list[T]]:
+    every = list(items)
     size = max(1, int(size))
-    return [items[start:start + size] for start in range(0, len(items), size)]
+    return [every[start:start + size] for start in range(0, len(every), size)]
 
 
 class NetBoxClient:
     """One NetBox, one token, one HttpClient (shared rate limit and counters)."""
 
-    def __init__(self, url, token, http, changelog_message=None, batch_size=200):
+    def __init__(self, url: str | None, token: str | None, http: HttpClient, changelog_message: str | None = None,
+                 batch_size: int = 200) -> None:
         if not url:
             raise NetBoxError("no NetBox URL: set netbox_url or the NETBOX_URL environment variable")
         self.url = url.rstrip("/")
@@ -75,8 +76,8 @@ class NetBoxClient:
         self.http = http
         self.changelog_message = changelog_message
         self.batch_size = batch_size
-        self.request_ids = []
-        self.cursor_pages = None  # does this NetBox page by cursor (?start=)? None until a read tells
+        self.request_ids: list[str] = []
+        self.cursor_pages: bool | None = None  # does this NetBox page by cursor (?start=)? None until a read tells
         self._ids_lock = threading.Lock()
         self._headers = {"Authorization": auth_header(token), "Accept": "application/json"}
         # A bulk write opens a fresh connection. gunicorn keeps a kept-alive connection in the
@@ -86,11 +87,13 @@ class NetBoxClient:
         self._write_headers = dict(self._headers, Connection="close")
 
     # plumbing ------------------------------------------------------------------
-    def _clean(self, text) -> str:
+    def _clean(self, text: object) -> str:
         return redact(strip_text_credentials(text), [self._token])
 
-    def request(self, method, endpoint, params=None, json=None, expected=None, retry_safe=None):
-        """One API request; returns the decoded JSON body (None for 204). Raises NetBoxError."""
+    def request(self, method: str, endpoint: str, params: Any = None, json: Any = None,
+                expected: tuple[int, ...] | None = None, retry_safe: bool | None = None) -> Any:
+        """One API request; returns the decoded JSON body (None for 204). Raises NetBoxError,
+        or the HTTP client's AmbiguousWriteError for a write whose answer was lost."""
         method = method.upper()
         url = api_url(self.url, endpoint)
         try:
@@ -114,7 +117,7 @@ class NetBoxClient:
                               % (method, url, response.status_code, self.url), status=response.status_code,
                               url=url) from None
 
-    def _error(self, method, url, exc) -> NetBoxError:
+    def _error(self, method: str, url: str, exc: HttpError) -> NetBoxError:
         status, body = exc.status, self._clean(exc.body or "")
         detail = _detail(body)
         if status == 401 or (status == 403 and _is_auth_problem(detail)):
@@ -128,21 +131,24 @@ class NetBoxClient:
             message = "%s %s: NetBox rejected the data (HTTP 400): %s" % (method, url, body[:2000])
         else:
             message = self._clean(exc.message)
-        return NetBoxError(self._clean(message), status=status, url=url, body=body)
+        return NetBoxError(self._clean(message), status=status, url=url, body=body, retry_after=exc.retry_after,
+                           transient=exc.transient)
 
     # reads ---------------------------------------------------------------------
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         """/api/status/; fails clearly when the URL is not a NetBox 4.x."""
         data = self.request("GET", "status")
         version = str((data or {}).get("netbox-version", "")) if isinstance(data, dict) else ""
         if not version:
             raise NetBoxError("%s/api/status/ answered without netbox-version: is netbox_url a NetBox?" % self.url)
         major = version.split(".", 1)[0]
-        if not major.isdigit() or int(major) < 4:
-            raise NetBoxError("NetBox %s at %s: this collection needs NetBox 4.x" % (version, self.url))
+        if not major.isdigit() or int(major) < MIN_MAJOR_VERSION:
+            raise NetBoxError("NetBox %s at %s: this collection needs NetBox %d.x or newer"
+                              % (version, self.url, MIN_MAJOR_VERSION))
         return data
 
-    def iter_objects(self, endpoint, params=None, fields=None, page_size=1000):
+    def iter_objects(self, endpoint: str, params: Mapping[str, Any] | None = None,
+                     fields: Sequence[str] | None = None, page_size: int = 1000) -> Iterator[dict[str, Any]]:
         """Every object of `endpoint`, in pages ordered by id, each starting after the last id
         of the one before, so rows that are created or deleted during the read neither repeat
         nor shift pages.
@@ -178,7 +184,8 @@ class NetBoxClient:
                 return
             last_id = results[-1]["id"]
 
-    def read_all(self, endpoint, params=None, fields=None, page_size=1000, streams=2) -> list:
+    def read_all(self, endpoint: str, params: Mapping[str, Any] | None = None, fields: Sequence[str] | None = None,
+                 page_size: int = 1000, streams: int = 2) -> list[dict[str, Any]]:
         """Every object of `endpoint` as a list, read `streams` id ranges at a time: a read
         waits on NetBox, and gunicorn answers pages in parallel. The ranges split the ids up
         to the highest one; each is paginated like iter_objects, and the result keeps id order."""
@@ -196,7 +203,7 @@ class NetBoxClient:
                     return [obj for part in parts for obj in part]
         return list(self.iter_objects(endpoint, query, fields, page_size))
 
-    def missing_permissions(self, wanted) -> list:
+    def missing_permissions(self, wanted: Mapping[str, Sequence[str]]) -> list[str]:
         """``{"dcim.region": ("view", "add", "change")}`` → the ones the token lacks, e.g.
         ``["add dcim.region"]``. View is probed with a GET of one row; add/change/delete
         with a bulk request of an empty list, which NetBox checks and then writes nothing."""
@@ -218,32 +225,14 @@ class NetBoxClient:
         return missing
 
     # writes --------------------------------------------------------------------
-    def _stamp(self, objects):
-        if not self.changelog_message:
-            return [dict(obj) for obj in objects]
-        return [dict(obj, changelog_message=self.changelog_message) for obj in objects]
-
-    def bulk_create(self, endpoint, objects, retry_safe=False) -> list:
-        """POST `objects` in batches of batch_size; returns the created objects in order.
-
-        Not retried by default: the caller re-reads after an AmbiguousWriteError."""
-        created = []
-        for batch in chunks(objects, self.batch_size):
-            created.extend(self.request("POST", endpoint, json=self._stamp(batch), retry_safe=retry_safe) or [])
-        return created
-
-    def bulk_update(self, endpoint, objects) -> list:
-        """PATCH `objects` (each with its "id") in batches; a PATCH is idempotent, so retried."""
-        updated = []
-        for batch in chunks(objects, self.batch_size):
-            updated.extend(self.request("PATCH", endpoint, json=self._stamp(batch), retry_safe=True) or [])
-        return updated
-
-    def bulk_delete(self, endpoint, ids) -> None:
-        """DELETE the objects with these ids, in batches (not retried: a repeated delete of a
-        gone object fails; the caller re-reads instead)."""
-        for batch in chunks(ids, self.batch_size):
-            self.request("DELETE", endpoint, json=self._stamp({"id": int(i)} for i in batch), retry_safe=False)
+    def write(self, method: str, endpoint: str, objects: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """One bulk POST, PATCH or DELETE of `objects`, each stamped with the changelog
+        message, sent once: the HTTP client does not repeat a write; whether to send it
+        again is the caller's decision (writer.BatchWriter), after re-reading what landed.
+        Returns what NetBox answered (nothing for a DELETE)."""
+        stamped = [dict(obj, changelog_message=self.changelog_message) if self.changelog_message else dict(obj)
+                   for obj in objects]
+        return self.request(method, endpoint, json=stamped, retry_safe=False) or []
 
 
 _ENDPOINTS = {
@@ -254,7 +243,7 @@ _ENDPOINTS = {
 }
 
 
-def _detail(body) -> str:
+def _detail(body: str | None) -> str:
     """NetBox's ``{"detail": "..."}`` text, or the start of the body."""
     text = body or ""
     try:
@@ -266,7 +255,7 @@ def _detail(body) -> str:
     return " ".join(text.split())[:300]
 
 
-def _is_auth_problem(detail) -> bool:
+def _is_auth_problem(detail: str | None) -> bool:
     """True for a 403 that is about the credentials, not about a permission."""
     words = (detail or "").lower()
     return any(marker in words for marker in ("invalid", "authentication credentials", "token", "expired",

@@ -15,35 +15,41 @@ its trees.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+Batch = TypeVar("Batch")
 
 
-def batches_by_tree(items, size, tree_of) -> list:
+def batches_by_tree(items: Iterable[Item], size: int, tree_of: Callable[[Item], Hashable]) -> list[list[Item]]:
     """`items` cut into batches of at most `size`: the items of a tree together, the trees
     with the most items first (their batches are the ones that must run in sequence), the
     small trees packed together. `tree_of(item)` is a hashable key, or None for an item
     that locks no tree."""
     size = max(1, int(size))
-    groups = {}
+    groups: dict[Hashable, list[Item]] = {}
     for item in items:
         groups.setdefault(tree_of(item), []).append(item)
-    ordered = []
+    ordered: list[Item] = []
     for key in sorted(groups, key=lambda k: (-len(groups[k]), str(k))):
         ordered.extend(groups[key])
     return [ordered[start:start + size] for start in range(0, len(ordered), size)]
 
 
-def run_disjoint(batches, keys_of, worker, workers) -> list:
+def run_disjoint(batches: Sequence[Batch], keys_of: Callable[[Batch], Iterable[Hashable]],
+                 worker: Callable[[Batch], Any], workers: int) -> list[Any]:
     """Run `worker(batch)` for every batch on `workers` threads, never two batches that share
     a key (`keys_of(batch)` is a set) at the same time. A free thread takes the first
     waiting batch whose keys are free. Returns each batch's result, or the exception it
     raised, in batch order."""
     keys = [frozenset(keys_of(batch)) for batch in batches]
     waiting = list(range(len(batches)))
-    held = set()
-    outcomes = [None] * len(batches)
+    held: set[Hashable] = set()
+    outcomes: list[Any] = [None] * len(batches)
     changed = threading.Condition()
 
-    def take():
+    def take() -> int | None:
         with changed:
             while waiting:
                 for position, number in enumerate(waiting):
@@ -54,7 +60,7 @@ def run_disjoint(batches, keys_of, worker, workers) -> list:
                 changed.wait()
             return None
 
-    def loop():
+    def loop() -> None:
         while True:
             number = take()
             if number is None:

@@ -6,25 +6,39 @@ contains them and set their time zone, from their coordinates (geocoding the
 physical address through Nominatim when asked).
 
 `plan_sites` is a pure function of (sites, dataset index, managed regions,
-options); `run` reads NetBox, plans, and applies the plan as bulk PATCHes.
+options); `run` reads NetBox, plans, and applies the plan as bulk PATCHes through the one
+retry-and-recheck layer (writer.py). Every input (options, the dataset and polygons,
+NetBox's version, the token's permissions) is checked before the first write.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._common import env_fallback, plain_http_warning, redact
+from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, redact
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndexError, load_index
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError, chunks
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
+    below_minimum, http_client_from, http_option_problems,
+)
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, chunks
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.diff import DifferenceTracker
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG, SOURCE_FIELD
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import BatchWriter
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimError, NominatimSearch
+
+if TYPE_CHECKING:
+    from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import NodeDict
+    from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import GeoIndex
 
 # The site fields read from NetBox, and the ones this engine may write.
 SITE_FIELDS = ("id", "name", "slug", "region", "time_zone", "latitude", "longitude", "physical_address")
 REGION_FIELDS = ("id", "name", "slug", "custom_fields")
-SOURCE_ID_FIELD = "geo_source_id"
+SITES = "dcim/sites"
 # A point farther than this from its country's places, whose swapped twin lies
 # within a fifth of that distance, is taken for lat/lon given the wrong way round.
 SWAP_MIN_KM = 300.0
@@ -34,15 +48,19 @@ WARNING_CAP = 100  # one warning per skipped site up to this many, then a summar
 COORDINATE_DECIMALS = 6  # NetBox stores site coordinates with 6 decimals
 NOMINATIM_RATE = 1.0  # requests per second: Nominatim's usage policy, kept for self-hosted servers too
 
+Site = Mapping[str, Any]
+Region = Mapping[str, Any]
+Problem = tuple[str, str]  # (reason, text)
+
 COUNT_KEYS = ("sites", "updated", "unchanged", "no_coordinates", "bad_coordinates", "outside_dataset",
               "unmanaged_region", "geocoded", "geocode_failed")
 
 
-class SitesError(Exception):
+class SitesError(GeoFossError):
     """A failure of the whole run (bad options, unreadable dataset, NetBox errors)."""
 
 
-def _number(value):
+def _number(value: Any) -> float | None:
     if value is None or value == "":
         return None
     try:
@@ -52,7 +70,13 @@ def _number(value):
     return number
 
 
-def coordinate_problem(lat, lon, index=None, country_code=None):
+def _rounded(coordinate: float | None) -> float | None:
+    """A coordinate as NetBox stores it."""
+    return None if coordinate is None else round(coordinate, COORDINATE_DECIMALS)
+
+
+def coordinate_problem(lat: float | None, lon: float | None, index: GeoIndex | None = None,
+                       country_code: str | None = None) -> Problem | None:
     """(reason, text) when coordinates are unusable, else None.
 
     Reasons: ``not_a_number``, ``zero`` (0,0: an unset value saved as zero),
@@ -75,7 +99,7 @@ def coordinate_problem(lat, lon, index=None, country_code=None):
     return None
 
 
-def _looks_swapped(lat, lon, index, country_code):
+def _looks_swapped(lat: float, lon: float, index: GeoIndex, country_code: str | None) -> bool:
     if country_code:
         here = index.nearest_in_country(lat, lon, country_code)
         if here is None or here < SWAP_MIN_KM:
@@ -87,7 +111,7 @@ def _looks_swapped(lat, lon, index, country_code):
     return index.places.any_within(lon, lat, SWAP_MIN_KM / SWAP_RATIO)
 
 
-def _related_id(value):
+def _related_id(value: Any) -> Any:
     """The id of a NetBox relation as read (nested object, id, or None)."""
     if isinstance(value, dict):
         return value.get("id")
@@ -97,16 +121,16 @@ def _related_id(value):
 class ManagedRegions:
     """NetBox regions the sync manages, matched to dataset nodes by geo_source_id."""
 
-    def __init__(self, regions):
-        self.by_source_id = {}
-        self.by_id = {}
+    def __init__(self, regions: Iterable[Region]) -> None:
+        self.by_source_id: dict[str, Region] = {}
+        self.by_id: dict[int, Region] = {}
         for region in regions:
-            source_id = (region.get("custom_fields") or {}).get(SOURCE_ID_FIELD)
+            source_id = (region.get("custom_fields") or {}).get(SOURCE_FIELD)
             if source_id:
                 self.by_source_id[source_id] = region
                 self.by_id[region["id"]] = region
 
-    def region_for(self, index, node):
+    def region_for(self, index: GeoIndex, node: NodeDict) -> Region | None:
         """The managed region of `node`, or of its nearest managed ancestor; None if none."""
         for candidate in index.ancestors(node):
             region = self.by_source_id.get(candidate["geo_source_id"])
@@ -114,49 +138,53 @@ class ManagedRegions:
                 return region
         return None
 
-    def country_code(self, index, region_id):
+    def country_code(self, index: GeoIndex, region_id: int | None) -> str | None:
         """The country code of a managed region (from its dataset node), or None."""
-        region = self.by_id.get(region_id)
-        node = index.nodes.get((region.get("custom_fields") or {}).get(SOURCE_ID_FIELD)) if region else None
+        region = self.by_id.get(region_id) if region_id is not None else None
+        source_id = (region.get("custom_fields") or {}).get(SOURCE_FIELD) if region else None
+        node = index.nodes.get(source_id) if source_id else None
         return index.country_code(node) if node else None
 
 
-def site_country_hint(site, index, regions, geocoded=None):
+def site_country_hint(site: Site, index: GeoIndex, regions: ManagedRegions,
+                      geocoded: Mapping[str, Any] | None = None) -> str | None:
     """The site's country as far as NetBox or the geocoder tells, for the swap check."""
     if geocoded and geocoded.get("country_code"):
         return geocoded["country_code"].upper()
     code = regions.country_code(index, _related_id(site.get("region")))
     if code:
         return code
-    countries = index.countries_of_time_zone(site.get("time_zone")) if site.get("time_zone") else set()
+    time_zone = site.get("time_zone")
+    countries = index.countries_of_time_zone(time_zone) if time_zone else set()
     return next(iter(countries)) if len(countries) == 1 else None
 
 
 class SitePlan:
     """The PATCHes to send, the before/after of each changed site, counts and warnings."""
 
-    def __init__(self):
-        self.updates = []
-        self.changes = []
-        self.skipped = []
-        self.warnings = []
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+        self.changes: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
         self.counts = dict.fromkeys(COUNT_KEYS, 0)
 
-    def skip(self, site, reason, text, count_key):
+    def skip(self, site: Site, reason: str, text: str, count_key: str) -> None:
         self.counts[count_key] += 1
         self.skipped.append({"id": site["id"], "name": site.get("name"), "reason": reason, "message": text})
         if len(self.skipped) <= WARNING_CAP:
             self.warnings.append("site %s (id %s): %s; skipped" % (site.get("name"), site["id"], text))
 
-    def finish(self):
+    def finish(self) -> SitePlan:
         extra = len(self.skipped) - WARNING_CAP
         if extra > 0:
             self.warnings.append("%d more sites skipped (see `skipped_sites` in the result)" % extra)
         return self
 
 
-def plan_sites(sites, index, regions, assign_region=True, set_time_zone=True, overwrite=False,
-               city_radius_km=30.0, max_distance_km=500.0, geocoded=None):
+def plan_sites(sites: Iterable[Site], index: GeoIndex, regions: ManagedRegions, assign_region: bool = True,
+               set_time_zone: bool = True, overwrite: bool = False, city_radius_km: float = 30.0,
+               max_distance_km: float = 500.0, geocoded: Mapping[int, Mapping[str, Any]] | None = None) -> SitePlan:
     """The plan for `sites` (NetBox site dicts with SITE_FIELDS).
 
     `regions` is a ManagedRegions; `geocoded` maps site id to {latitude, longitude,
@@ -176,7 +204,8 @@ def plan_sites(sites, index, regions, assign_region=True, set_time_zone=True, ov
             plan.counts["no_coordinates"] += 1
             continue
         problem = coordinate_problem(lat, lon, index, site_country_hint(site, index, regions, found))
-        if problem:
+        if problem or lat is None or lon is None:
+            problem = problem or ("missing", "no coordinates")
             plan.skip(site, problem[0], problem[1], "bad_coordinates")
             continue
         placement = index.locate(lat, lon, city_radius_km=city_radius_km, max_distance_km=max_distance_km)
@@ -201,7 +230,7 @@ def plan_sites(sites, index, regions, assign_region=True, set_time_zone=True, ov
                 before["time_zone"], after["time_zone"] = current, zone
         if found is not None:
             before.update(latitude=site.get("latitude"), longitude=site.get("longitude"))
-            after.update(latitude=round(lat, COORDINATE_DECIMALS), longitude=round(lon, COORDINATE_DECIMALS))
+            after.update(latitude=_rounded(lat), longitude=_rounded(lon))
         if not after:
             plan.counts["unchanged"] += 1
             continue
@@ -216,9 +245,9 @@ def plan_sites(sites, index, regions, assign_region=True, set_time_zone=True, ov
     return plan.finish()
 
 
-def describe_changes(plan, regions):
+def describe_changes(plan: SitePlan, regions: ManagedRegions) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """The plan's changes with region ids shown as slugs too (for --diff)."""
-    def slug(region_id):
+    def slug(region_id: Any) -> Any:
         region = regions.by_id.get(region_id)
         return region.get("slug") if region else region_id
     shown = []
@@ -230,12 +259,12 @@ def describe_changes(plan, regions):
     return shown
 
 
-def needs_geocoding(site):
+def needs_geocoding(site: Site) -> bool:
     return (_number(site.get("latitude")) is None and _number(site.get("longitude")) is None
             and bool((site.get("physical_address") or "").strip()))
 
 
-def geocode_sites(sites, searcher, warnings):
+def geocode_sites(sites: Iterable[Site], searcher: Any, warnings: list[str]) -> dict[int, dict[str, Any]]:
     """{site id: {latitude, longitude, country_code, display_name}} for sites with an
     address and no coordinates; the best (first) Nominatim answer of each address."""
     found = {}
@@ -247,8 +276,9 @@ def geocode_sites(sites, searcher, warnings):
             answers = searcher.search(address)
         except Exception as exc:  # one address failing must not end the run
             warnings.append("site %s (id %s): geocoding failed: %s" % (site.get("name"), site["id"], exc))
-            if getattr(exc, "status", None) in (403, 429):
-                warnings.append("geocoding stopped: the server refuses more requests (HTTP %s)" % exc.status)
+            status = getattr(exc, "status", None)
+            if status in (403, 429):
+                warnings.append("geocoding stopped: the server refuses more requests (HTTP %s)" % status)
                 break
             continue
         best = _best_answer(answers)
@@ -259,7 +289,7 @@ def geocode_sites(sites, searcher, warnings):
     return found
 
 
-def _best_answer(answers):
+def _best_answer(answers: Iterable[Mapping[str, Any]] | None) -> dict[str, Any] | None:
     for answer in answers or ():
         lat, lon = _number(answer.get("lat")), _number(answer.get("lon"))
         if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
@@ -270,23 +300,30 @@ def _best_answer(answers):
     return None
 
 
-def run(nb, index, site_filter=None, managed_tag="geo-managed", assign_region=True, set_time_zone=True,
-        overwrite=False, city_radius_km=30.0, max_distance_km=500.0, check_mode=False,
-        searcher=None, concurrency=2, clock=time.monotonic):
+def option_problems(city_radius_km: float, max_distance_km: float, concurrency: int) -> list[str]:
+    options = {"city_radius_km": city_radius_km, "max_distance_km": max_distance_km, "concurrency": concurrency}
+    return (below_minimum(options, ("city_radius_km",), 0) + below_minimum(options, ("max_distance_km",), 0, strict=True)
+            + below_minimum(options, ("concurrency",), 1))
+
+
+def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, managed_tag: str = DEFAULT_MANAGED_TAG,
+        assign_region: bool = True, set_time_zone: bool = True, overwrite: bool = False,
+        city_radius_km: float = 30.0, max_distance_km: float = 500.0, check_mode: bool = False,
+        searcher: Any = None, concurrency: int = 2, clock: Any = time.monotonic, diff: bool = False,
+        writer: BatchWriter | None = None) -> dict[str, Any]:
     """Read NetBox, plan, and (unless check_mode) apply as bulk PATCHes of the client's
     batch size, `concurrency` in flight. Returns the module result (no secrets)."""
     started = clock()
-    if city_radius_km < 0 or max_distance_km <= 0:
-        raise SitesError("city_radius_km must be >= 0 and max_distance_km > 0")
-    if concurrency < 1:
-        raise SitesError("concurrency must be at least 1, got %d" % concurrency)
+    problems = option_problems(city_radius_km, max_distance_km, concurrency)
+    if problems:
+        raise SitesError("; ".join(problems))
     regions = ManagedRegions(nb.iter_objects("dcim/regions", params={"tag": managed_tag}, fields=REGION_FIELDS))
     if assign_region and not regions.by_id:
         raise SitesError("NetBox shows no region tagged %r with a %s: run netbox_geo_sync first (or grant the "
-                         "token view on dcim.region)" % (managed_tag, SOURCE_ID_FIELD))
-    sites = list(nb.iter_objects("dcim/sites", params=filter_params(site_filter), fields=SITE_FIELDS))
+                         "token view on dcim.region)" % (managed_tag, SOURCE_FIELD))
+    sites = list(nb.iter_objects(SITES, params=filter_params(site_filter), fields=SITE_FIELDS))
     timings = {"read": clock() - started}
-    warnings = []
+    warnings: list[str] = []
     geocoded = geocode_sites(sites, searcher, warnings) if searcher is not None else {}
     plan = plan_sites(sites, index, regions, assign_region=assign_region, set_time_zone=set_time_zone,
                       overwrite=overwrite, city_radius_km=city_radius_km, max_distance_km=max_distance_km,
@@ -300,36 +337,41 @@ def run(nb, index, site_filter=None, managed_tag="geo-managed", assign_region=Tr
             raise SitesError("the NetBox token lacks: %s (an administrator must grant it, or the token has write "
                              "disabled); %d sites would change, nothing was written"
                              % (", ".join(missing), len(plan.updates)))
-        write(nb, plan.updates, getattr(nb, "batch_size", 200), concurrency)
+        write(writer or BatchWriter(nb, 0), plan.updates, concurrency)
     timings["write"] = clock() - started - timings["read"] - timings["plan"]
-    return {
+    result = {
         "changed": bool(plan.updates),
         "summary": plan.counts,
         "changes": plan.changes,
         "skipped_sites": plan.skipped[:DIFF_CAP],
         "warnings": warnings + plan.warnings,
-        "diff_items": describe_changes(plan, regions),
         "request_ids": list(getattr(nb, "request_ids", []) or [])[-50:],
         "duration": round(clock() - started, 3),
         "timings": {key: round(value, 3) for key, value in timings.items()},
     }
+    if diff:
+        tracker = DifferenceTracker()
+        for name, before, after in describe_changes(plan, regions):
+            tracker.add(name, before, after)
+        result["diff"] = tracker.diff()
+    return result
 
 
-def write(nb, updates, batch_size, concurrency):
+def write(writer: BatchWriter, updates: Sequence[Mapping[str, Any]], concurrency: int) -> None:
     """PATCH the updates, `concurrency` batches in flight; the first failure is raised after
     the batches in flight have finished (a re-run completes what is left)."""
-    batches = chunks(updates, batch_size)
+    batches = chunks(updates, writer.nb.batch_size)
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(batches)))) as pool:
-        futures = [pool.submit(nb.bulk_update, "dcim/sites", batch) for batch in batches]
-        errors = [future.exception() for future in futures if future.exception() is not None]
+        futures = [pool.submit(writer.update, SITES, batch) for batch in batches]
+        errors = [error for error in (future.exception() for future in futures) if error is not None]
     if errors:
         raise SitesError("%d of %d batches of site updates failed (the others were written; a re-run "
                          "completes the rest): %s" % (len(errors), len(batches), errors[0])) from None
 
 
-def filter_params(site_filter):
+def filter_params(site_filter: Mapping[str, Any] | None) -> dict[str, Any]:
     """A NetBox filter dict as query parameters: None -> 'null', bools lower case, lists kept (repeated)."""
-    def text(item):
+    def text(item: Any) -> str:
         if item is None:
             return "null"
         if isinstance(item, bool):
@@ -339,37 +381,38 @@ def filter_params(site_filter):
             for key, value in (site_filter or {}).items()}
 
 
-def run_module(params, check_mode=False):
-    """The module's whole run from its parameters: (result, warnings). Raises SitesError
+def run_module(params: Mapping[str, Any], check_mode: bool = False, diff: bool = False) -> dict[str, Any]:
+    """The module's whole run from its parameters (after the argument spec applied their
+    defaults and environment fallbacks): the result, with its "warnings". Raises SitesError
     with a message that never contains the token."""
-    url = params.get("netbox_url") or env_fallback("NETBOX_URL", "NETBOX_API")
-    token = params.get("netbox_token") or env_fallback("NETBOX_TOKEN", "NETBOX_API_TOKEN")
-    warnings = [w for w in [plain_http_warning(url, "NetBox")] if w]
+    token = params.get("netbox_token")
+    warnings = [w for w in [plain_http_warning(params.get("netbox_url") or "", "NetBox")] if w]
     try:
+        problems = option_problems(params.get("city_radius_km", 30.0), params.get("max_distance_km", 500.0),
+                                   params.get("concurrency", 2)) + http_option_problems(params)
+        if problems:
+            raise SitesError("; ".join(problems))
         index = load_index(params["dataset"], params.get("polygons"), params.get("country_polygons"))
-        http = HttpClient(rate=params.get("rate_limit") or 0.0, retries=params.get("retries", 5),
-                          connect_timeout=params.get("connect_timeout", 10.0), read_timeout=params.get("timeout", 60.0),
-                          validate_certs=params.get("validate_certs", True), ca_path=params.get("ca_path"),
-                          pool_size=max(10, 2 * params.get("concurrency", 2)))
-        nb = NetBoxClient(url, token, http, changelog_message=params.get("changelog_message"),
+        http = http_client_from(params, pool_size=max(10, 2 * params.get("concurrency", 2)))
+        nb = NetBoxClient(params.get("netbox_url"), token, http, changelog_message=params.get("changelog_message"),
                           batch_size=params.get("batch_size", 200))
         nb.status()
         searcher = _nominatim_searcher(params) if params.get("geocode") else None
-        result = run(nb, index, site_filter=params.get("sites"), managed_tag=params.get("managed_tag", "geo-managed"),
+        result = run(nb, index, site_filter=params.get("sites"), managed_tag=params.get("managed_tag", DEFAULT_MANAGED_TAG),
                      assign_region=params.get("assign_region", True), set_time_zone=params.get("set_time_zone", True),
                      overwrite=params.get("overwrite", False), city_radius_km=params.get("city_radius_km", 30.0),
                      max_distance_km=params.get("max_distance_km", 500.0), check_mode=check_mode, searcher=searcher,
-                     concurrency=params.get("concurrency", 2))
-    except (SitesError, GeoIndexError, NetBoxError, NominatimError, HttpError, ValueError) as exc:
-        raise SitesError(redact(str(exc), [token])) from None
+                     concurrency=params.get("concurrency", 2), diff=diff, writer=BatchWriter(nb, http.retries))
+    except (GeoFossError, GeoIndexError, NominatimError, ValueError) as exc:
+        raise SitesError(redact(getattr(exc, "message", None) or str(exc), [token or ""])) from None
     result["http"] = http.counters
-    warnings.extend(result.pop("warnings"))
-    return result, warnings
+    result["warnings"] = warnings + result["warnings"]
+    return result
 
 
-def _nominatim_searcher(params):
+def _nominatim_searcher(params: Mapping[str, Any]) -> NominatimSearch:
     """The geocoder; NominatimSearch spaces its own requests (1/s on the public server) and caches."""
-    http = HttpClient(retries=params.get("retries", 5), user_agent=params.get("nominatim_user_agent") or None)
-    return NominatimSearch(http, params.get("nominatim_url"), user_agent=params.get("nominatim_user_agent"),
+    http = http_client_from({"retries": params.get("retries"), "user_agent": params.get("nominatim_user_agent")})
+    return NominatimSearch(http, params["nominatim_url"], user_agent=params.get("nominatim_user_agent"),
                            email=params.get("nominatim_email"), cache_dir=params.get("nominatim_cache_dir"),
                            cache_ttl=params.get("nominatim_cache_ttl"), rate_limit=NOMINATIM_RATE)

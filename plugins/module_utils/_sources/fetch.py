@@ -10,7 +10,6 @@ in the same manifest so that every source leaves the same kind of cache folder.
 
 from __future__ import annotations
 
-import difflib
 import glob
 import os
 import re
@@ -18,16 +17,28 @@ import shutil
 import tempfile
 import traceback
 from pathlib import Path
+from typing import Any, Callable, Mapping
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError, sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import (
+    ADMIN0_LAYER, ADMIN1_LAYER, GEONAMES_BASE_URL, GEONAMES_FILES, LICENCES, NATURAL_EARTH_BASE_URL, NATURAL_EARTH_FILE_RE,
+    NATURAL_EARTH_LAYERS, NATURAL_EARTH_SCALES, NOMINATIM_BASE_URL, NOMINATIM_CACHE_TTL, natural_earth_name,
+    unknown_dataset,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import plain_http_warning, strip_url_credentials
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError, http_client_from
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import (
+    DEFAULT_FILE_MODE, ensure_mode, file_mode, sha256_file,
+)
 
+BUNDLED_IMPORT_ERROR: str | None
+NOMINATIM_IMPORT_ERROR: str | None
 try:
     from ansible_collections.geofoss.netbox.plugins.module_utils._sources import bundled as _bundled
 except ImportError:
-    _bundled = None
+    _bundled = None  # type: ignore[assignment]
     BUNDLED_IMPORT_ERROR = traceback.format_exc()
 else:
     BUNDLED_IMPORT_ERROR = None
@@ -35,60 +46,27 @@ else:
 try:
     from ansible_collections.geofoss.netbox.plugins.module_utils._sources import nominatim as _nominatim
 except ImportError:
-    _nominatim = None
+    _nominatim = None  # type: ignore[assignment]
     NOMINATIM_IMPORT_ERROR = traceback.format_exc()
 else:
     NOMINATIM_IMPORT_ERROR = None
 
 SOURCES = ("bundled", "geonames", "natural_earth", "nominatim")
+Params = Mapping[str, Any]  # the module's parameters
+MakeHttp = Callable[..., HttpClient]  # (params, rate=None) -> the client
 
-GEONAMES_BASE_URL = "https://download.geonames.org/export/dump/"
-# {scale} is filled in; a base_url of your own may use it too.
-NATURAL_EARTH_BASE_URL = "https://naciscdn.org/naturalearth/{scale}/cultural/"
-NOMINATIM_BASE_URL = "https://nominatim.openstreetmap.org/"
-
-# dataset name -> the file name GeoNames publishes under export/dump/
-GEONAMES_FILES = {
-    "countryInfo": "countryInfo.txt",
-    "admin1CodesASCII": "admin1CodesASCII.txt",
-    "admin2Codes": "admin2Codes.txt",
-    "timeZones": "timeZones.txt",
-    "featureCodes_en": "featureCodes_en.txt",
-    "hierarchy": "hierarchy.zip",
-    "cities500": "cities500.zip",
-    "cities1000": "cities1000.zip",
-    "cities5000": "cities5000.zip",
-    "cities15000": "cities15000.zip",
-    "allCountries": "allCountries.zip",
-}
 GEONAMES_COUNTRY_PREFIX = "country:"
 _COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
-
-NATURAL_EARTH_LAYERS = ("admin_0_countries", "admin_1_states_provinces", "populated_places")
-NATURAL_EARTH_SCALES = ("10m", "50m", "110m")
-NATURAL_EARTH_FORMATS = (".zip", ".geojson")
-_NATURAL_EARTH_FULL = re.compile(r"^ne_(?P<scale>10m|50m|110m)_(?P<layer>[a-z0-9_]+?)(?P<ext>\.zip|\.geojson)?$")
 
 DEFAULT_DATASETS = {
     "bundled": ("countryInfo", "admin1CodesASCII", "cities15000"),
     "geonames": ("countryInfo", "admin1CodesASCII", "cities15000"),
-    "natural_earth": ("admin_0_countries", "admin_1_states_provinces"),
-}
-DEFAULT_CACHE_TTL = 30 * 24 * 3600
-LICENCES = {
-    "geonames": ("CC BY 4.0", "GeoNames (https://www.geonames.org/)"),
-    "natural_earth": ("public domain", "Made with Natural Earth (https://www.naturalearthdata.com/)"),
-    "nominatim": ("ODbL 1.0", "Data (c) OpenStreetMap contributors, ODbL 1.0 (https://osm.org/copyright)"),
+    "natural_earth": (ADMIN0_LAYER, ADMIN1_LAYER),
 }
 
 
-class FetchError(Exception):
+class FetchError(GeoFossError):
     """A fetch that failed; `result` holds what was done before the failure (files, counters)."""
-
-    def __init__(self, message, result=None):
-        super().__init__(message)
-        self.message = message
-        self.result = result or {}
 
 
 class Target:
@@ -96,20 +74,14 @@ class Target:
 
     __slots__ = ("dataset", "file", "url")
 
-    def __init__(self, dataset, file, url):
+    def __init__(self, dataset: str, file: str, url: str) -> None:
         self.dataset = dataset
         self.file = file
         self.url = url
 
 
 # names and URLs -----------------------------------------------------------------------
-def _unknown(kind, name, valid, extra=""):
-    close = difflib.get_close_matches(str(name), valid, n=1)
-    hint = " (did you mean %s?)" % close[0] if close else ""
-    return "unknown %s dataset %r%s; valid: %s%s" % (kind, name, hint, ", ".join(valid), extra)
-
-
-def geonames_file(dataset) -> tuple[str, str]:
+def geonames_file(dataset: object) -> tuple[str, str]:
     """(canonical dataset name, GeoNames file name) for a dataset name, a file name, or a country code."""
     name = str(dataset).strip()
     if name in GEONAMES_FILES:
@@ -123,28 +95,29 @@ def geonames_file(dataset) -> tuple[str, str]:
     if _COUNTRY_CODE.match(code) and (code.isupper() or name != code):
         code = code.upper()
         return GEONAMES_COUNTRY_PREFIX + code, code + ".zip"
-    raise ValueError(_unknown("geonames", dataset, list(GEONAMES_FILES),
-                              ", or a per-country file as country:XX or XX (ISO 3166-1 alpha-2, e.g. country:DE)"))
+    raise ValueError(unknown_dataset("geonames", dataset, list(GEONAMES_FILES),
+                                     ", or a per-country file as country:XX or XX (ISO 3166-1 alpha-2, e.g. country:DE)"))
 
 
-def natural_earth_file(dataset, scale) -> tuple[str, str, str]:
+def natural_earth_file(dataset: object, scale: str) -> tuple[str, str, str]:
     """(layer, scale, Natural Earth file name) for a layer name (at `scale`) or a full ne_<scale>_<layer> name."""
     name = str(dataset).strip()
     ext = ".zip"
-    match = _NATURAL_EARTH_FULL.match(name)
+    match = NATURAL_EARTH_FILE_RE.match(name)
     if match:
         layer, scale, ext = match.group("layer"), match.group("scale"), match.group("ext") or ".zip"
     else:
         layer = name
     if layer not in NATURAL_EARTH_LAYERS:
-        raise ValueError(_unknown("natural_earth", dataset, list(NATURAL_EARTH_LAYERS),
-                                  " (at the scale option, or named in full like ne_50m_admin_0_countries[.zip|.geojson])"))
+        raise ValueError(unknown_dataset(
+            "natural_earth", dataset, list(NATURAL_EARTH_LAYERS),
+            " (at the scale option, or named in full like ne_50m_admin_0_countries[.zip|.geojson])"))
     if scale not in NATURAL_EARTH_SCALES:
         raise ValueError("unknown natural_earth scale %r; valid: %s" % (scale, ", ".join(NATURAL_EARTH_SCALES)))
-    return layer, scale, "ne_%s_%s%s" % (scale, layer, ext)
+    return layer, scale, natural_earth_name(scale, layer, ext)
 
 
-def normalise_base_url(base_url) -> str:
+def normalise_base_url(base_url: object) -> str:
     """base_url with a trailing slash; a plain absolute path becomes a file:// URL."""
     text = str(base_url).strip()
     if text.startswith("/"):
@@ -156,12 +129,13 @@ def normalise_base_url(base_url) -> str:
     return text if text.endswith("/") else text + "/"
 
 
-def file_url(base_url, file_name, scale=None) -> str:
+def file_url(base_url: str, file_name: str, scale: str | None = None) -> str:
     base = base_url.replace("{scale}", scale) if scale else base_url
     return base + quote(file_name)
 
 
-def plan_targets(source, datasets, base_url=None, scale="10m") -> list[Target]:
+def plan_targets(source: str, datasets: list[str] | None, base_url: str | None = None,
+                 scale: str = "10m") -> list[Target]:
     """The files to fetch for a geonames or natural_earth request, duplicates dropped, in order."""
     datasets = list(datasets) if datasets else list(DEFAULT_DATASETS[source])
     targets, seen = [], set()
@@ -187,7 +161,7 @@ def plan_targets(source, datasets, base_url=None, scale="10m") -> list[Target]:
     return targets
 
 
-def checksums_for(checksums, targets) -> dict:
+def checksums_for(checksums: object, targets: list[Target]) -> dict[str, str]:
     """file name -> sha256 from a dict keyed by dataset or file name; a key matching nothing is an error."""
     if not checksums:
         return {}
@@ -212,17 +186,8 @@ def checksums_for(checksums, targets) -> dict:
 
 
 # the run --------------------------------------------------------------------------------
-def _http_client(params, rate=None):
-    return HttpClient(
-        rate=float(params.get("rate_limit") or 0) if rate is None else rate,
-        burst=1,
-        retries=int(params.get("retries", 5)),
-        connect_timeout=float(params.get("connect_timeout") or 10),
-        read_timeout=float(params.get("timeout") or 60),
-        user_agent=params.get("user_agent") or None,
-        validate_certs=params.get("validate_certs", True),
-        ca_path=params.get("ca_path"),
-    )
+def _http_client(params: Params, rate: float | None = None) -> HttpClient:
+    return http_client_from(params, **({} if rate is None else {"rate": rate}))
 
 
 RESULT_KEYS = ("dataset", "file", "path", "url", "sha256", "size", "etag", "last_modified", "fetched", "changed",
@@ -230,7 +195,7 @@ RESULT_KEYS = ("dataset", "file", "path", "url", "sha256", "size", "etag", "last
 NOMINATIM_KEYS = ("query", "results")  # the query as given, the number of places found
 
 
-def _public(entry) -> dict:
+def _public(entry: dict[str, Any]) -> dict[str, Any]:
     public = {key: entry.get(key) for key in RESULT_KEYS}
     public.update({key: entry[key] for key in NOMINATIM_KEYS if key in entry})
     return public
@@ -239,24 +204,35 @@ def _public(entry) -> dict:
 class _Run:
     """State shared by the steps of one run, so that a failure can report what was done."""
 
-    def __init__(self, params, check_mode, make_http):
+    def __init__(self, params: Params, check_mode: bool, make_http: MakeHttp | None) -> None:
         self.params = params
         self.source = params.get("source") or "bundled"
         self.check_mode = check_mode
         self.make_http = make_http or _http_client
-        self.http = None
-        self.cache = None
-        self.files = []
-        self.warnings = []
-        self.extra = {}  # source-specific result keys
+        self.http: HttpClient | None = None
+        self._cache: Cache | None = None
+        self.mode = DEFAULT_FILE_MODE  # the files' permission bits, from the mode option
+        self.files: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        self.extra: dict[str, Any] = {}  # source-specific result keys
 
-    def result(self):
+    @property
+    def cache(self) -> Cache:
+        if self._cache is None:
+            raise FetchError("dest %s is not open yet" % self.params.get("dest"))
+        return self._cache
+
+    @cache.setter
+    def cache(self, cache: Cache) -> None:
+        self._cache = cache
+
+    def result(self) -> dict[str, Any]:
         result = {
             "changed": any(entry["changed"] for entry in self.files),
             "source": self.source,
             "files": self.files,
-            "dest": self.cache.dest if self.cache else self.params.get("dest"),
-            "manifest": self.cache.manifest_path if self.cache else None,
+            "dest": self._cache.dest if self._cache else self.params.get("dest"),
+            "manifest": self._cache.manifest_path if self._cache else None,
             "http": self.http.counters if self.http else {"requests": 0, "retries": 0, "throttled": 0, "bytes": 0},
         }
         if self.source in LICENCES:
@@ -265,7 +241,7 @@ class _Run:
         return result
 
 
-def run_fetch(params, check_mode=False, make_http=None) -> dict:
+def run_fetch(params: Params, check_mode: bool = False, make_http: MakeHttp | None = None) -> dict[str, Any]:
     """Run geo_fetch with the module's parameters; returns its result or raises FetchError."""
     run = _Run(params, check_mode, make_http)
     if run.source not in SOURCES:
@@ -277,7 +253,11 @@ def run_fetch(params, check_mode=False, make_http=None) -> dict:
         if stray:
             raise FetchError("%s only apply to source nominatim (source is %s)" % (" and ".join(stray), run.source))
     try:
-        run.cache = Cache(params["dest"])
+        run.mode = file_mode(params.get("mode"))
+    except ValueError as exc:
+        raise FetchError(str(exc)) from None
+    try:
+        run.cache = Cache(params["dest"], mode=run.mode)
         if run.source in ("geonames", "natural_earth"):
             _fetch_downloads(run)
         elif run.source == "bundled":
@@ -296,7 +276,7 @@ def run_fetch(params, check_mode=False, make_http=None) -> dict:
     return result
 
 
-def _fetch_downloads(run):
+def _fetch_downloads(run: _Run) -> None:
     params = run.params
     targets = plan_targets(run.source, params.get("datasets"), params.get("base_url"), params.get("scale") or "10m")
     expected = checksums_for(params.get("checksums"), targets)
@@ -316,7 +296,7 @@ def _fetch_downloads(run):
             run.files.append(_public(entry))
 
 
-def _record_delegated(run, entries):
+def _record_delegated(run: _Run, entries: list[dict[str, Any]]) -> None:
     """Add files written by _bundled / _nominatim to the manifest and the results."""
     for entry in entries:
         entry.setdefault("file", os.path.basename(entry["path"]))
@@ -334,22 +314,21 @@ def _record_delegated(run, entries):
         run.cache.save()
 
 
-def _compare_with_dest(run, entries, scratch):
-    """Check mode: entries written into `scratch` are reported at their dest path, changed if they differ."""
+def _compare_with_dest(run: _Run, entries: list[dict[str, Any]], scratch: str) -> list[dict[str, Any]]:
+    """Check mode: entries written into `scratch` are reported at their dest path, changed if they
+    differ in content or mode."""
     for entry in entries:
         real = os.path.join(run.cache.dest, os.path.relpath(entry["path"], scratch))
-        entry["changed"] = not os.path.isfile(real) or sha256_file(real) != entry["sha256"]
+        entry["changed"] = (not os.path.isfile(real) or sha256_file(real) != entry["sha256"]
+                            or ensure_mode(real, run.mode, dry_run=True))
         entry["path"] = real
     return entries
 
 
-def _fetch_bundled(run):
+def _fetch_bundled(run: _Run) -> None:
     if _bundled is None:
         raise FetchError("the bundled source is not available in this installation: %s" % BUNDLED_IMPORT_ERROR)
-    datasets = run.params.get("datasets") or list(DEFAULT_DATASETS["bundled"])
-    unknown = [d for d in datasets if d not in _bundled.BUNDLED_DATASETS]
-    if unknown:
-        raise FetchError(_unknown("bundled", unknown[0], list(_bundled.BUNDLED_DATASETS)))
+    datasets = _bundled.validate_datasets(run.params.get("datasets") or list(DEFAULT_DATASETS["bundled"]))
     if run.params.get("checksums"):
         raise FetchError("checksums apply to downloaded files; the bundled source writes its files from the "
                          "installed Python packages (their versions are in the result's bundled.packages)")
@@ -359,9 +338,10 @@ def _fetch_bundled(run):
         with run.cache.locked():
             if run.check_mode:
                 with tempfile.TemporaryDirectory(prefix="geo_fetch-check-") as scratch:
-                    entries = _compare_with_dest(run, _bundled.write_bundled_files(scratch, datasets), scratch)
+                    entries = _compare_with_dest(run, _bundled.write_bundled_files(scratch, datasets, run.mode),
+                                                 scratch)
             else:
-                entries = _bundled.write_bundled_files(run.cache.dest, datasets)
+                entries = _bundled.write_bundled_files(run.cache.dest, datasets, run.mode)
     except _bundled.BundledDataError as exc:
         raise FetchError(str(exc)) from None
     for entry in entries:
@@ -371,7 +351,7 @@ def _fetch_bundled(run):
     _record_delegated(run, entries)
 
 
-def _fetch_nominatim(run):
+def _fetch_nominatim(run: _Run) -> None:
     if _nominatim is None:
         raise FetchError("the nominatim source is not available in this installation: %s" % NOMINATIM_IMPORT_ERROR)
     params = run.params
@@ -385,30 +365,29 @@ def _fetch_nominatim(run):
     if warning:
         run.warnings.append(warning)
     # the Nominatim searcher spaces its own requests (1/s on the public server): no second limiter
-    run.http = run.make_http(params, rate=0.0)
+    run.http = http = run.make_http(params, rate=0.0)
     ttl = params.get("cache_ttl")
-    ttl = DEFAULT_CACHE_TTL if ttl is None else int(ttl)
+    ttl = NOMINATIM_CACHE_TTL if ttl is None else int(ttl)
     dest = run.cache.dest
     run.extra["licence"], run.extra["attribution"] = LICENCES["nominatim"]
 
-    def search(into):
-        return _nominatim.run_queries(run.http, base_url, queries, into, params.get("user_agent"),
-                                      params.get("email"), ttl, params.get("rate_limit"))
+    def search(into: str) -> list[dict[str, Any]]:
+        return _nominatim.run_queries(http, base_url, queries, into, params.get("user_agent"),
+                                      params.get("email"), ttl, params.get("rate_limit"), mode=run.mode)
 
     try:
         if not run.check_mode:
             run.cache.ensure_dest()
         with run.cache.locked():
-            before = {path: sha256_file(path) for path in glob.glob(os.path.join(dest, "nominatim-*.json"))}
             if run.check_mode:
                 with tempfile.TemporaryDirectory(prefix="geo_fetch-check-") as scratch:
-                    for path in before:  # answers still fresh are reused, as a real run would
-                        shutil.copy2(path, scratch)
+                    for path in glob.glob(os.path.join(dest, "nominatim-*.json")):
+                        shutil.copy2(path, scratch)  # answers still fresh are reused, as a real run would
                     entries = _compare_with_dest(run, search(scratch), scratch)
             else:
                 entries = search(dest)
-                for entry in entries:
-                    entry["changed"] = before.get(entry["path"]) != entry["sha256"]
+                for entry in entries:  # an answer reused from the cache keeps its content, gets the mode
+                    entry["changed"] = entry["changed"] or ensure_mode(entry["path"], run.mode)
     except _nominatim.NominatimError as exc:
         raise FetchError(str(exc)) from None
     for entry in entries:
@@ -416,7 +395,7 @@ def _fetch_nominatim(run):
     _record_delegated(run, entries)
 
 
-def needs_http(params) -> bool:
+def needs_http(params: Params) -> bool:
     """True when the run will make HTTP requests (so requests must be installed)."""
     source = params.get("source") or "bundled"
     if source == "nominatim":

@@ -21,12 +21,12 @@ import re
 import sys
 import zipfile
 import zlib
-import stat
-from typing import NamedTuple
+from typing import IO, Callable, Iterator, NamedTuple, TypeVar
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import archive_problem
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
 MAX_LINE_BYTES = 64 * 1024  # the longest real geoname row (alternate names) is ~10 KiB
-ARCHIVE_MAX_RATIO = 100        # the real GeoNames and Natural Earth zips compress 3 to 25 times
-ARCHIVE_RATIO_FLOOR = 32 << 20
 CONTINENTS = {
     # code: (geonameid, name) -- GeoNames' continent features (feature code CONT)
     "AF": (6255146, "Africa"),
@@ -40,6 +40,8 @@ CONTINENTS = {
 COUNTRY_INFO_COLUMNS = 19
 ADMIN_CODES_COLUMNS = 4
 GEONAME_COLUMNS = 19
+
+Record = TypeVar("Record")
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f]")
 _INTEGER_RE = re.compile(r"-?[0-9]{1,18}\Z")
@@ -55,26 +57,26 @@ _ISO_3166_2_RE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}\Z")
 _TIME_ZONE_RE = re.compile(r"[A-Za-z0-9_+\-/]{1,64}\Z")
 
 
-class SourceError(Exception):
+class SourceError(GeoFossError):
     """A source file that cannot be read at all."""
 
-    def __init__(self, file, reason):
+    def __init__(self, file: str, reason: str) -> None:
         super().__init__("%s: %s" % (file, reason))
         self.file = file
         self.reason = reason
 
 
-class RowError(Exception):
+class RowError(GeoFossError):
     """One bad data line: file, line number, field (column name or None), reason."""
 
-    def __init__(self, file, line, field, reason):
+    def __init__(self, file: str, line: int, field: str | None, reason: str) -> None:
         super().__init__("%s:%d: %s%s" % (file, line, "%s: " % field if field else "", reason))
         self.file = file
         self.line = line
         self.field = field
         self.reason = reason
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, str | int | None]:
         return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason}
 
 
@@ -129,29 +131,7 @@ def _zip_member(path: str, archive: zipfile.ZipFile, suffix: str = ".txt") -> st
                       % (len(names), suffix, ", ".join(names[:5]) or "none", stem, suffix))
 
 
-def archive_problem(archive: zipfile.ZipFile) -> str | None:
-    """Why a zip looks forged or hostile, or None: a member with an absolute or ../ path or a
-    symbolic link (nothing here unpacks to disk, but real releases never have them), or a
-    compression ratio no real data set reaches. Members are read as streams with bounded
-    lines, so below ARCHIVE_RATIO_FLOOR any ratio is harmless; CRCs are checked while reading."""
-    members = archive.infolist()
-    for info in members:
-        name = info.filename.replace("\\", "/")
-        if name.startswith("/") or re.match(r"[A-Za-z]:", name):
-            return "member %r has an absolute path" % info.filename
-        if ".." in name.split("/"):
-            return "member %r would escape its folder (../)" % info.filename
-        if stat.S_ISLNK(info.external_attr >> 16):
-            return "member %r is a symbolic link" % info.filename
-    unpacked = sum(info.file_size for info in members)
-    packed = sum(info.compress_size for info in members) or 1
-    if unpacked > ARCHIVE_RATIO_FLOOR and unpacked / packed > ARCHIVE_MAX_RATIO:
-        return "compression ratio %.0f exceeds %d (%d bytes from %d): refused as a zip bomb" % (
-            unpacked / packed, ARCHIVE_MAX_RATIO, unpacked, packed)
-    return None
-
-
-def iter_lines(path: str):
+def iter_lines(path: str) -> Iterator[tuple[int, str | RowError]]:
     """(line number, decoded text without line end, or RowError) for every line of a text
     file or of the .txt inside a .zip. Strips a UTF-8 BOM on line 1 and CR before LF."""
     file = display_name(path)
@@ -178,7 +158,7 @@ def iter_lines(path: str):
         raise SourceError(file, "cannot read: %s" % (exc.strerror or exc)) from exc
 
 
-def _decoded_lines(file: str, handle):
+def _decoded_lines(file: str, handle: IO[bytes]) -> Iterator[tuple[int, str | RowError]]:
     number = 0
     while True:
         raw = handle.readline(MAX_LINE_BYTES + 1)
@@ -203,7 +183,8 @@ def _decoded_lines(file: str, handle):
             yield number, RowError(file, number, None, "invalid UTF-8 at byte %d" % (exc.start + 1))
 
 
-def _rows(path, file, expected, kind, comments=False):
+def _rows(path: str, file: str, expected: int, kind: str,
+          comments: bool = False) -> Iterator[tuple[int, list[str] | RowError]]:
     """(number, columns) per data line with ``expected`` tab-separated columns, or a RowError.
     Blank lines, and `#` lines when ``comments``, are skipped."""
     for number, text in iter_lines(path):
@@ -220,7 +201,8 @@ def _rows(path, file, expected, kind, comments=False):
                 yield number, columns
 
 
-def _parse(path, file, expected, kind, build, comments=False):
+def _parse(path: str, file: str, expected: int, kind: str, build: Callable[[int, list[str]], Record],
+           comments: bool = False) -> Iterator[Record | RowError]:
     """Each data line through ``build(number, columns)`` -> record; RowErrors passed on."""
     for number, columns in _rows(path, file, expected, kind, comments):
         if isinstance(columns, RowError):
@@ -232,7 +214,7 @@ def _parse(path, file, expected, kind, build, comments=False):
             yield exc
 
 
-def _integer(file, number, field, value, allow_empty=False):
+def _integer(file: str, number: int, field: str, value: str, allow_empty: bool = False) -> int:
     if value == "" and allow_empty:
         return 0
     if not _INTEGER_RE.match(value):
@@ -240,7 +222,7 @@ def _integer(file, number, field, value, allow_empty=False):
     return int(value)
 
 
-def _coordinate(file, number, field, value, bound):
+def _coordinate(file: str, number: int, field: str, value: str, bound: int) -> float:
     try:
         result = float(value)
     except ValueError:
@@ -250,7 +232,7 @@ def _coordinate(file, number, field, value, bound):
     return result
 
 
-def _text(file, number, field, value, required=True):
+def _text(file: str, number: int, field: str, value: str, required: bool = True) -> str:
     value = value.strip()
     if required and not value:
         raise RowError(file, number, field, "is empty")
@@ -259,7 +241,7 @@ def _text(file, number, field, value, required=True):
     return value
 
 
-def _name(file, number, field, value):
+def _name(file: str, number: int, field: str, value: str) -> str:
     """A place name: required, and neither a spreadsheet formula (CSV exports of NetBox open
     in spreadsheets) nor HTML markup; no real GeoNames name starts with = + - @ or has < >."""
     value = _text(file, number, field, value)
@@ -270,11 +252,11 @@ def _name(file, number, field, value):
     return value
 
 
-def parse_country_info(path: str):
+def parse_country_info(path: str) -> Iterator[Country | RowError]:
     """countryInfo.txt: records Country, `#` comment lines and blank lines skipped."""
     file = display_name(path)
 
-    def build(number, columns):
+    def build(number: int, columns: list[str]) -> Country:
         code, iso3, continent = columns[0], columns[1], columns[8]
         if not _COUNTRY_CODE_RE.match(code):
             raise RowError(file, number, "ISO", "%r is not an ISO 3166-1 alpha-2 code" % code[:40])
@@ -293,19 +275,19 @@ def parse_country_info(path: str):
     return _parse(path, file, COUNTRY_INFO_COLUMNS, "countryInfo", build, comments=True)
 
 
-def _positive_id(file, number, field, value):
+def _positive_id(file: str, number: int, field: str, value: str) -> int:
     result = _integer(file, number, field, value)
     if result <= 0:
         raise RowError(file, number, field, "%d is not a positive geonameid" % result)
     return result
 
 
-def parse_admin_codes(path: str, level: str = "admin1"):
+def parse_admin_codes(path: str, level: str = "admin1") -> Iterator[AdminCode | RowError]:
     """admin1CodesASCII.txt / admin2Codes.txt: `CODE<TAB>name<TAB>asciiname<TAB>geonameid`."""
     file = display_name(path)
     key_re = _ADMIN1_KEY_RE if level == "admin1" else _ADMIN2_KEY_RE
 
-    def build(number, columns):
+    def build(number: int, columns: list[str]) -> AdminCode:
         key = columns[0]
         if not key_re.match(key):
             raise RowError(file, number, "code", "%r is not a %s code (%s)"
@@ -319,12 +301,12 @@ def parse_admin_codes(path: str, level: str = "admin1"):
     return _parse(path, file, ADMIN_CODES_COLUMNS, os.path.basename(path), build)
 
 
-def parse_iso3166_2(path: str):
+def parse_iso3166_2(path: str) -> Iterator[tuple[int, str, str] | RowError]:
     """admin1Iso3166-2.txt (from the bundled source): `CC.CODE<TAB>ISO 3166-2 code` per line;
     yields (line, admin1 key, ISO 3166-2 code) tuples or RowErrors."""
     file = display_name(path)
 
-    def build(number, columns):
+    def build(number: int, columns: list[str]) -> tuple[int, str, str]:
         if not _ADMIN1_KEY_RE.match(columns[0]):
             raise RowError(file, number, "code", "%r is not an admin1 code (CC.A1)" % columns[0][:40])
         if not _ISO_3166_2_RE.match(columns[1]):
@@ -333,7 +315,7 @@ def parse_iso3166_2(path: str):
     return _parse(path, file, 2, "admin1Iso3166-2", build, comments=True)
 
 
-def parse_geonames_table(path: str):
+def parse_geonames_table(path: str) -> Iterator[Place | RowError]:
     """The 19-column geoname table (citiesN.txt or citiesN.zip): records Place.
 
     The fast path of the transform: plain string checks, no pydantic, small strings
@@ -342,7 +324,7 @@ def parse_geonames_table(path: str):
     file = geoname_file_name(path)
     intern = sys.intern
 
-    def build(number, columns):
+    def build(number: int, columns: list[str]) -> Place:
         (geonameid, name, asciiname, _alternate, latitude, longitude, _feature_class, feature_code,
          country_code, _cc2, admin1, admin2, _admin3, _admin4, population, _elevation, _dem,
          time_zone, _modified) = columns

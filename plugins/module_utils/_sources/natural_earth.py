@@ -11,19 +11,18 @@ of the dataset and written to a GeoJSON side file for the site placement.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
 import os
 import re
-import tempfile
 import traceback
 import zipfile
 import zlib
-from typing import NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple, Pattern
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import SourceError, archive_problem
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, archive_problem, atomic_write
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import SourceError
 
 try:
     import shapefile  # pyshp
@@ -40,7 +39,7 @@ _GN_A1_RE = re.compile(r"[A-Z]{2}\.[^\t\x00-\x1f.]{1,80}\Z")
 
 
 class Admin1Feature(NamedTuple):
-    index: int
+    number: int               # the feature's position in the file
     name: str
     country_code: str | None
     gn_a1_code: str | None    # "US.CA"
@@ -54,7 +53,7 @@ class Admin1Feature(NamedTuple):
 
 
 class Admin0Feature(NamedTuple):
-    index: int
+    number: int
     name: str
     iso_a2: str | None        # ISO_A2, or ISO_A2_EH where ISO_A2 is -99
     iso_a3: tuple             # alpha-3 candidates, best first: ISO_A3, ISO_A3_EH, ADM0_A3 (France: -99, -99, FRA)
@@ -62,7 +61,7 @@ class Admin0Feature(NamedTuple):
     geometry: dict | None
 
 
-def _features(path: str):
+def _features(path: str) -> Iterator[tuple[int, dict[str, Any], Any]]:
     """(index, lower-cased properties, geometry) per feature of a shapefile zip or GeoJSON."""
     name = os.path.basename(path)
     if path.endswith((".geojson", ".json")):
@@ -109,7 +108,7 @@ def _features(path: str):
         raise SourceError(name, "not a readable shapefile: %s: %s" % (type(exc).__name__, exc)) from exc
 
 
-def _code(value, pattern):
+def _code(value: Any, pattern: Pattern[str]) -> str | None:
     if isinstance(value, str):
         value = value.strip()
         if pattern.match(value):
@@ -117,7 +116,7 @@ def _code(value, pattern):
     return None
 
 
-def _int(value):
+def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -129,17 +128,17 @@ def _int(value):
     return None
 
 
-def _degrees(value, bound):
+def _degrees(value: Any, bound: float) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not -bound <= value <= bound:
         return None  # also NaN
     return float(value)
 
 
-def read_admin1(path: str, keep_geometry: bool = True):
+def read_admin1(path: str, keep_geometry: bool = True) -> Iterator[Admin1Feature]:
     """The admin-1 features; fields missing from older releases come back as None."""
     for index, props, geometry in _features(path):
         yield Admin1Feature(
-            index=index,
+            number=index,
             name=str(props.get("name") or "").strip(),
             country_code=_code(props.get("iso_a2"), _ISO_A2_RE),
             gn_a1_code=_code(props.get("gn_a1_code"), _GN_A1_RE),
@@ -153,12 +152,12 @@ def read_admin1(path: str, keep_geometry: bool = True):
         )
 
 
-def read_admin0(path: str, keep_geometry: bool = True):
+def read_admin0(path: str, keep_geometry: bool = True) -> Iterator[Admin0Feature]:
     """The admin-0 features. ISO_A2 = -99 (France, Norway, ...) falls back to ISO_A2_EH; releases
     without ISO_A2_EH (v4 at 1:50m) leave iso_a2 None and the caller matches the alpha-3 candidates."""
     for index, props, geometry in _features(path):
         yield Admin0Feature(
-            index=index,
+            number=index,
             name=str(props.get("name") or "").strip(),
             iso_a2=_code(props.get("iso_a2"), _ISO_A2_RE) or _code(props.get("iso_a2_eh"), _ISO_A2_RE),
             iso_a3=tuple(code for code in (_code(props.get(key), _ISO_A3_RE) for key in ("iso_a3", "iso_a3_eh", "adm0_a3"))
@@ -168,49 +167,19 @@ def read_admin0(path: str, keep_geometry: bool = True):
         )
 
 
-def write_polygons(path: str, features, dry_run: bool = False) -> dict:
-    """Write a GeoJSON FeatureCollection atomically; ``features``: (properties, geometry)
+def write_polygons(path: str, features: Iterable[tuple[dict[str, Any], Any]], dry_run: bool = False,
+                   mode: int = DEFAULT_FILE_MODE) -> dict[str, Any]:
+    """Write a GeoJSON FeatureCollection atomically (_io); ``features``: (properties, geometry)
     pairs, written sorted by properties["geo_source_id"] so the file is deterministic.
     An identical file in place is left untouched. Returns {count, sha256, changed};
     with ``dry_run`` nothing is written (changed tells whether it would be)."""
     ordered = sorted((f for f in features if f[1]), key=lambda f: f[0]["geo_source_id"])
-    directory = os.path.dirname(os.path.abspath(path))
-    digest = hashlib.sha256()
-    handle = None if dry_run else tempfile.NamedTemporaryFile(
-        "wb", dir=directory, delete=False, prefix=".%s." % os.path.basename(path), suffix=".tmp")
-
-    def emit(text):
-        data = text.encode("utf-8")
-        digest.update(data)
-        if handle is not None:
-            handle.write(data)
-    try:
-        emit('{"type":"FeatureCollection","features":[\n')
+    with atomic_write(path, mode=mode, dry_run=dry_run) as out:
+        out.write(b'{"type":"FeatureCollection","features":[\n')
         for number, (properties, geometry) in enumerate(ordered):
             feature = {"type": "Feature", "properties": properties, "geometry": geometry}
-            emit(("," if number else "") + json.dumps(feature, ensure_ascii=False, separators=(",", ":")) + "\n")
-        emit("]}\n")
-        sha256 = digest.hexdigest()
-        changed = _file_sha256(path) != sha256
-        if handle is not None:
-            handle.close()
-            if changed:
-                os.chmod(handle.name, 0o644)
-                os.replace(handle.name, path)
-            else:
-                os.unlink(handle.name)
-    except BaseException:
-        if handle is not None:
-            handle.close()
-            if os.path.exists(handle.name):
-                os.unlink(handle.name)
-        raise
-    return {"count": len(ordered), "sha256": sha256, "changed": changed}
-
-
-def _file_sha256(path):
-    try:
-        with open(path, "rb") as existing:
-            return hashlib.file_digest(existing, "sha256").hexdigest()
-    except FileNotFoundError:
-        return None
+            out.write((("," if number else "") + json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
+                       + "\n").encode("utf-8"))
+        out.write(b"]}\n")
+        written = out.commit()
+    return {"count": len(ordered), "sha256": written.sha256, "changed": written.changed}

@@ -20,21 +20,26 @@ import hashlib
 import json
 import os
 import time
+from typing import Any, Callable, Union
 from urllib.parse import urlencode, urlsplit
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import atomic_write_bytes
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, TokenBucket
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError, TokenBucket
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, write_bytes
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
 from ansible_collections.geofoss.netbox.plugins.module_utils._version import USER_AGENT
 
 try:
     import fcntl
 except ImportError:  # not POSIX: each process spaces only its own requests
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
+
+# A query: free text, or a dict of structured fields and parameters.
+Query = Union[str, dict[str, Any]]
 
 POLICY_URL = "https://operations.osmfoundation.org/policies/nominatim/"
 PUBLIC_HOSTS = frozenset({"nominatim.openstreetmap.org"})
 PUBLIC_MAX_RATE = 1.0  # requests per second the public server allows
-DEFAULT_CACHE_TTL = 7 * 24 * 3600
 ANSWER_FORMAT = (("format", "jsonv2"), ("addressdetails", "1"))
 
 STRUCTURED_FIELDS = ("amenity", "street", "city", "county", "state", "country", "postalcode")
@@ -56,18 +61,17 @@ _RESERVED_KEYS = {_key(name) for name in RESERVED_PARAMETERS}
 _STRUCTURED_KEYS = frozenset(STRUCTURED_FIELDS)
 
 
-class NominatimError(Exception):
+class NominatimError(GeoFossError):
     """A Nominatim search that cannot be made or failed; the message says why and what to do."""
 
-    def __init__(self, message, url=None, status=None):
-        self.message = message
+    def __init__(self, message: str, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
         self.url = url
         self.status = status
-        super().__init__(message)
 
 
 # policy ---------------------------------------------------------------------------------
-def _host(base_url) -> str:
+def _host(base_url: str | None) -> str:
     try:
         return (urlsplit(base_url or "").hostname or "").lower()
     except ValueError:
@@ -79,7 +83,7 @@ def is_public_server(base_url: str) -> bool:
     return _host(base_url).rstrip(".") in PUBLIC_HOSTS
 
 
-def effective_rate(base_url: str, rate_limit) -> float:
+def effective_rate(base_url: str, rate_limit: float | None) -> float:
     """Requests per second actually used: the public server never more than 1; 0 means unlimited elsewhere."""
     rate = float(rate_limit or 0)
     if rate < 0:
@@ -90,7 +94,7 @@ def effective_rate(base_url: str, rate_limit) -> float:
     return rate
 
 
-def user_agent_problem(user_agent) -> str | None:
+def user_agent_problem(user_agent: str | None) -> str | None:
     """Why the public server would refuse this User-Agent, or None when it identifies a deployment."""
     text = (user_agent or "").strip()
     if not text:
@@ -102,7 +106,7 @@ def user_agent_problem(user_agent) -> str | None:
     return None
 
 
-def check_user_agent(base_url: str, user_agent) -> None:
+def check_user_agent(base_url: str, user_agent: str | None) -> None:
     """Raise NominatimError when the public server is asked without an identifying User-Agent."""
     if not is_public_server(base_url):
         return
@@ -130,7 +134,7 @@ def search_endpoint(base_url: str) -> str:
 
 
 # queries ---------------------------------------------------------------------------------
-def _value(name, value) -> str | None:
+def _value(name: str, value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -148,7 +152,7 @@ def _value(name, value) -> str | None:
     raise NominatimError("query field %r: expected a string, a number or a list, got %s" % (name, type(value).__name__))
 
 
-def normalise_query(query) -> dict:
+def normalise_query(query: Query) -> dict[str, str]:
     """The query as Nominatim parameters: whitespace collapsed, empty fields dropped, keys sorted.
 
     A string is a free-form query (q=); a dict holds either q or structured fields
@@ -183,14 +187,14 @@ def normalise_query(query) -> dict:
     return dict(sorted(params.items()))
 
 
-def cache_key(endpoint: str, params: dict) -> str:
+def cache_key(endpoint: str, params: dict[str, str]) -> str:
     """A hash of the server and the normalised query; letter case does not matter to Nominatim."""
     canonical = json.dumps({"endpoint": endpoint.lower(), "params": {k: v.casefold() for k, v in params.items()}},
                            sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _answer(data: bytes, url: str):
+def _answer(data: bytes, url: str) -> list[dict[str, Any]]:
     """The parsed body, which must be a JSON array of places."""
     try:
         answer = json.loads(data.decode("utf-8"))
@@ -214,7 +218,8 @@ class SharedSpacing:
     the callers queue up behind each other.
     """
 
-    def __init__(self, path, rate, wall_clock=time.time, sleep=time.sleep):
+    def __init__(self, path: str, rate: float, wall_clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.path = path
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._wall_clock = wall_clock
@@ -252,11 +257,15 @@ class NominatimSearch:
 
     Requests are spaced 1/rate apart across all instances and processes that share
     `cache_dir` (without one, per instance). `cache_dir` None also disables the cache;
-    `cache_ttl` None keeps answers forever, 0 always asks the server.
+    `cache_ttl` None keeps answers forever, 0 always asks the server. Answer files are
+    written with the permission bits `file_mode`.
     """
 
-    def __init__(self, http, base_url, user_agent=None, email=None, cache_dir=None, cache_ttl=DEFAULT_CACHE_TTL,
-                 rate_limit=PUBLIC_MAX_RATE, clock=time.monotonic, sleep=time.sleep, wall_clock=time.time):
+    def __init__(self, http: HttpClient, base_url: str, user_agent: str | None = None, email: str | None = None,
+                 cache_dir: str | None = None, cache_ttl: float | None = NOMINATIM_CACHE_TTL,
+                 rate_limit: float | None = PUBLIC_MAX_RATE, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, wall_clock: Callable[[], float] = time.time,
+                 file_mode: int = DEFAULT_FILE_MODE) -> None:
         self.endpoint = search_endpoint(base_url)
         self.public = is_public_server(base_url)
         check_user_agent(base_url, user_agent)
@@ -269,24 +278,26 @@ class NominatimSearch:
         self.email = (email or "").strip() or None
         self.cache_dir = cache_dir
         self.cache_ttl = cache_ttl
+        self.file_mode = file_mode
         self.rate = effective_rate(base_url, rate_limit)
         if cache_dir and fcntl is not None:
             spacing_file = os.path.join(cache_dir, ".nominatim-%s.rate" % (_host(base_url) or "server"))
-            self.limiter = SharedSpacing(spacing_file, self.rate, wall_clock=wall_clock, sleep=sleep)
+            self.limiter: SharedSpacing | TokenBucket = SharedSpacing(spacing_file, self.rate, wall_clock=wall_clock,
+                                                                      sleep=sleep)
         else:
             self.limiter = TokenBucket(self.rate, 1, clock=clock, sleep=sleep)
         self._wall_clock = wall_clock
 
-    def url_for(self, params: dict) -> str:
+    def url_for(self, params: dict[str, str]) -> str:
         """The request URL as reported: the e-mail address is left out."""
         return self.endpoint + "?" + urlencode(list(ANSWER_FORMAT) + list(params.items()))
 
-    def cache_path(self, params: dict) -> str | None:
+    def cache_path(self, params: dict[str, str]) -> str | None:
         if not self.cache_dir:
             return None
         return os.path.join(self.cache_dir, "nominatim-search-%s.json" % cache_key(self.endpoint, params)[:32])
 
-    def _cached(self, path):
+    def _cached(self, path: str | None) -> tuple[bytes, list[dict[str, Any]]] | None:
         """(bytes, answer) of a fresh, readable cache file, else None."""
         if path is None or self.cache_ttl == 0:
             return None
@@ -300,7 +311,7 @@ class NominatimSearch:
         except (OSError, NominatimError):
             return None  # missing or damaged: ask the server again
 
-    def _fetch(self, params, url):
+    def _fetch(self, params: dict[str, str], url: str) -> bytes:
         request_url = url + ("&" + urlencode({"email": self.email}) if self.email else "")
         headers = {"Accept": "application/json"}
         if self.user_agent:
@@ -334,19 +345,20 @@ class NominatimSearch:
                                  % (url, " ".join(response.text.split())[:300]), url=url, status=400)
         return response.content
 
-    def lookup(self, query) -> dict:
-        """Search one query: {query, path, url, sha256, fetched, results (the list of places)}."""
+    def lookup(self, query: Query) -> dict[str, Any]:
+        """Search one query: {query, path, url, sha256, fetched, changed (the answer file), results
+        (the list of places)}."""
         params = normalise_query(query)
         url = self.url_for(params)
         path = self.cache_path(params)
-        fetched = False
+        fetched = changed = False
         cached = self._cached(path)
         if cached is None:
             data = self._fetch(params, url)
             answer = _answer(data, url)
             if path is not None:
-                os.makedirs(self.cache_dir, exist_ok=True)
-                atomic_write_bytes(path, data)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                changed = write_bytes(path, data, mode=self.file_mode).changed
                 # the age of a cached answer is its mtime: set from the clock the TTL is measured with
                 now = self._wall_clock()
                 os.utime(path, (now, now))
@@ -354,31 +366,26 @@ class NominatimSearch:
         else:
             data, answer = cached
         return {"query": query, "path": path, "url": url, "sha256": hashlib.sha256(data).hexdigest(),
-                "fetched": fetched, "results": answer}
+                "fetched": fetched, "changed": changed, "results": answer}
 
-    def search(self, query) -> list[dict]:
+    def search(self, query: Query) -> list[dict[str, Any]]:
         """The places Nominatim finds for `query` (cached), in its jsonv2 format with address details."""
         return self.lookup(query)["results"]
 
 
-def search(http, base_url, query, user_agent=None, email=None, cache_dir=None, cache_ttl=DEFAULT_CACHE_TTL,
-           rate_limit=PUBLIC_MAX_RATE) -> list[dict]:
-    """One query without keeping a NominatimSearch (for many queries, keep one: it spaces them)."""
-    return NominatimSearch(http, base_url, user_agent=user_agent, email=email, cache_dir=cache_dir,
-                           cache_ttl=cache_ttl, rate_limit=rate_limit).search(query)
-
-
-def run_queries(http, base_url, queries, dest_dir, user_agent, email, cache_ttl, rate_limit,
-                clock=time.monotonic, sleep=time.sleep, wall_clock=time.time) -> list[dict]:
+def run_queries(http: HttpClient, base_url: str, queries: Query | list[Query], dest_dir: str, user_agent: str | None,
+                email: str | None, cache_ttl: float | None, rate_limit: float | None,
+                clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                wall_clock: Callable[[], float] = time.time, mode: int = DEFAULT_FILE_MODE) -> list[dict[str, Any]]:
     """geo_fetch's nominatim source: every query searched (or reused from dest_dir), one file each.
 
-    Returns per query {query, path, url, sha256, fetched, results}, where `results` is the
+    Returns per query {query, path, url, sha256, fetched, changed, results}, where `results` is the
     number of places found (the places themselves are in the file at `path`). Every query
     is checked before the first request, so a bad one does not leave a run half done.
     """
     searcher = NominatimSearch(http, base_url, user_agent=user_agent, email=email, cache_dir=dest_dir,
                                cache_ttl=cache_ttl, rate_limit=rate_limit, clock=clock, sleep=sleep,
-                               wall_clock=wall_clock)
+                               wall_clock=wall_clock, file_mode=mode)
     if not dest_dir:
         raise NominatimError("dest_dir is required: the nominatim source writes one answer file per query")
     if isinstance(queries, (str, dict)):

@@ -186,7 +186,7 @@ def place(dataset, site, token, tag, check_mode=False):
     params = {"netbox_url": NETBOX_URL, "netbox_token": token, "dataset": dataset, "sites": {"id": site["id"]},
               "managed_tag": tag, "set_time_zone": False, "retries": 2, "timeout": 60.0}
     try:
-        return run_module(params, check_mode=check_mode)[0], None
+        return run_module(params, check_mode=check_mode), None
     except SitesError as exc:
         return None, str(exc)
 

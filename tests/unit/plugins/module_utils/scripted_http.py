@@ -5,6 +5,7 @@
 
     with ScriptedServer() as server:
         server.add("/x", Step(status=503), Step(body=b"ok"))
+        server.add("/x", Step(status=201), method="POST")   # POSTs to /x get their own script
         ...  server.url("/x") ...; server.requests -> what arrived
 
 The last step of a path repeats. A step can drop the connection without an
@@ -73,6 +74,8 @@ class ScriptedServer:
                 else:
                     self.send_response_only(step.status)
                 headers = {"Content-Length": str(len(step.body))}
+                if self.close_connection:  # the client asked for it (NetBox writes do): echoed, as servers do
+                    headers["Connection"] = "close"
                 headers.update(step.headers)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -92,19 +95,22 @@ class ScriptedServer:
     def _next(self, seen):
         with self._lock:
             self.requests.append(seen)
-            steps = self.script.get(seen.path.split("?", 1)[0]) or [Step(status=404, body=b"no such path")]
+            path = seen.path.split("?", 1)[0]
+            steps = (self.script.get((seen.method, path)) or self.script.get(path)
+                     or [Step(status=404, body=b"no such path")])
             return steps.pop(0) if len(steps) > 1 else steps[0]
 
-    def add(self, path, *steps):
+    def add(self, path, *steps, method=None):
+        """The answers to `path` in order (to its `method` requests only, when given)."""
         with self._lock:
-            self.script[path] = list(steps)
+            self.script[(method, path) if method else path] = list(steps)
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
-    def hits(self, path):
+    def hits(self, path, method=None):
         with self._lock:
-            return [r for r in self.requests if r.path.split("?", 1)[0] == path]
+            return [r for r in self.requests if r.path.split("?", 1)[0] == path and method in (None, r.method)]
 
     def __enter__(self):
         self._thread.start()

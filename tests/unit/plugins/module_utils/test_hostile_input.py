@@ -4,9 +4,9 @@
 """Hostile and broken input: every case gets a clear error naming file, line and field,
 or a reported skip, and nothing is half written.
 
-Covers the GeoNames parsers (_geonames), the transform (_transform: duplicates, orphans,
-on_invalid, atomic output), the dataset reader and writer (_dataset) and, when present,
-geo_fetch's archive handling (_cache: traversal, links, zip bombs).
+Covers the GeoNames parsers (_sources/geonames), the transform (_dataset/transform: duplicates, orphans,
+on_invalid, atomic output), the dataset reader and writer (_dataset/model), geo_fetch's archive
+handling (_io: traversal, links, zip bombs) and the error model (GeoFossError).
 """
 
 from __future__ import annotations
@@ -363,7 +363,8 @@ def test_writer_refuses_bad_nodes_and_keeps_the_old_file(tmp_path, bad, problem)
     before = path.read_bytes()
     with pytest.raises(DatasetError) as caught:
         write_dataset(str(path), header(), [bad])
-    assert str(path) in str(caught.value) and "line 2" in str(caught.value) and problem in str(caught.value)
+    assert str(caught.value).startswith("%s:2: " % path) and problem in str(caught.value)
+    assert "(node %s)" % bad["geo_source_id"] in str(caught.value)
     assert path.read_bytes() == before
     assert leftovers(tmp_path) == []
 
@@ -383,8 +384,8 @@ def good_dataset(tmp_path, name="world.jsonl"):
 @pytest.mark.parametrize("damage, expected", [
     (lambda data: data.replace(b'"Bland"', b'"Bl\xffnd"'), ":3: not UTF-8 (byte 0xff at byte"),
     (lambda data: data + b"{not json\n", ":4: not JSON"),
-    (lambda data: data.replace(b'"Bland"', b'"Bl\\u0000nd"'), ":3: invalid node"),
-    (lambda data: data.replace(b'"latitude":1.0', b'"latitude":1e999', 1), ":2: invalid node"),
+    (lambda data: data.replace(b'"Bland"', b'"Bl\\u0000nd"'), ":3: name: contains control"),
+    (lambda data: data.replace(b'"latitude":1.0', b'"latitude":1e999', 1), ":2: attributes.latitude: must be"),
     (lambda data: data.replace(b'"kind":"geofoss.netbox/dataset"', b'"kind":"evil"'), ":1: not a"),
     (lambda data: data.replace(b'"schema_version":1', b'"schema_version":99'), "schema_version 99"),
     (lambda data: b"", "empty file"),
@@ -445,7 +446,7 @@ def hostile_zips(folder):
 
 @pytest.mark.parametrize("kind", ["traversal", "absolute", "link", "ratio"])
 def test_cache_refuses_hostile_archives(tmp_path, kind):
-    from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import zip_problem
+    from ansible_collections.geofoss.netbox.plugins.module_utils._io import zip_problem
     path, words = hostile_zips(tmp_path)[kind]
     problem = zip_problem(str(path))
     assert problem is not None, "%s accepted" % path.name
@@ -469,10 +470,63 @@ def test_parser_refuses_hostile_archives(tmp_path, kind):
 
 def test_real_archives_pass_the_archive_checks():
     """The caps leave room for the real downloads (ratios up to ~25 in these files)."""
-    from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import zip_problem
+    from ansible_collections.geofoss.netbox.plugins.module_utils._io import zip_problem
     folder = os.environ.get("GEOFOSS_GEODATA")
     if not folder or not os.path.isdir(folder):
         pytest.skip("GEOFOSS_GEODATA not set")
     paths = [os.path.join(folder, "geonames", "cities15000.zip"),
              os.path.join(folder, "naturalearth", "ne_50m_admin_0_countries.zip")]
     assert [zip_problem(p) for p in paths] == [None, None]
+
+
+# -- one error model: every failure of the data side is a GeoFossError that ends a module ---------
+
+class FailingModule:
+    """What exc.fail(module) needs of an AnsibleModule."""
+
+    def __init__(self):
+        self.failed = None
+
+    def fail_json(self, **kwargs):
+        self.failed = kwargs
+
+
+@pytest.mark.parametrize("error", [
+    "_sources.fetch.FetchError", "_sources.cache.CacheError", "_sources.bundled.BundledDataError",
+    "_sources.nominatim.NominatimError", "_sources.geonames.SourceError", "_sources.geonames.RowError",
+    "_dataset.model.DatasetError", "_dataset.transform.TransformError", "_geo.index.GeoIndexError",
+    "_geo.lookup.GeoLookupError", "_geo.lookup.NotFound",
+])
+def test_every_data_side_error_is_a_geofoss_error(error):
+    from importlib import import_module
+    from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+    module_name, name = error.rsplit(".", 1)
+    cls = getattr(import_module("ansible_collections.geofoss.netbox.plugins.module_utils." + module_name), name)
+    assert issubclass(cls, GeoFossError)
+
+
+def test_a_transform_failure_ends_the_module_with_file_line_field_and_the_rows(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "countryInfo.txt").write_text(country_row(COUNTRY_DE) + country_row(COUNTRY_FR).replace("FRA", "F1"))
+    with pytest.raises(TransformError) as caught:
+        run_transform(src=str(src), dest=str(tmp_path / "world.jsonl"), levels=["country"])
+    module = FailingModule()
+    caught.value.fail(module)
+    assert module.failed["msg"].startswith("1 invalid row") and "countryInfo.txt:2: ISO3: 'F1'" in module.failed["msg"]
+    assert module.failed["error_count"] == 1
+    assert module.failed["errors"] == [{"file": "countryInfo.txt", "line": 2, "field": "ISO3",
+                                        "reason": "'F1' is not an ISO 3166-1 alpha-3 code"}]
+
+
+def test_other_transform_failures_end_the_module_with_an_empty_error_list(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "countryInfo.txt").write_text(country_row(COUNTRY_DE))
+    (src / "cities500.zip").write_bytes(b"<html>503</html>")
+    with pytest.raises(SourceError) as caught:
+        run_transform(src=str(src), dest=str(tmp_path / "world.jsonl"), levels=["country", "city"])
+    module = FailingModule()
+    caught.value.fail(module)
+    assert module.failed == {"msg": "cities500.zip: not a valid zip archive (truncated download?): File is not a zip "
+                                    "file", "errors": []}

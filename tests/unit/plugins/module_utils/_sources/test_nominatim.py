@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -329,6 +330,21 @@ def test_run_queries_reports_one_file_per_query(http, server, clock, tmp_path):
     assert entries[0]["path"] == entries[2]["path"] != entries[1]["path"]
     assert entries[1]["url"].startswith(server.url + "/search?format=jsonv2&addressdetails=1&")
     assert len(server.requests) == 2
+
+
+def test_answer_files_follow_the_mode_rule(http, server, clock, tmp_path):
+    server.answer()
+    folder = tmp_path / "nominatim"
+    old = os.umask(0o077)
+    try:
+        default = _nominatim.run_queries(http, server.url, ["Berlin"], str(folder), UA, None, 3600, 1.0,
+                                         clock=clock, sleep=clock.sleep, wall_clock=clock)
+        asked = _nominatim.run_queries(http, server.url, ["Paris"], str(folder), UA, None, 3600, 1.0,
+                                       clock=clock, sleep=clock.sleep, wall_clock=clock, mode=0o640)
+    finally:
+        os.umask(old)
+    assert [stat.S_IMODE(os.stat(e["path"]).st_mode) for e in default + asked] == [0o644, 0o640]
+    assert [e["changed"] for e in default + asked] == [True, True]
 
 
 @pytest.mark.parametrize("base_url", ["ftp://example.com", "nominatim.openstreetmap.org", "https://x.example/?q=1"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import AmbiguousWriteError, HttpClient
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import (
     NetBoxClient, NetBoxError, api_url, auth_header, chunks,
 )
@@ -122,29 +122,43 @@ def test_missing_permissions_probes_without_writing():
 def test_permission_error_names_what_is_missing():
     with FakeNetBox(tokens={TOKEN: {"dcim.region": {"view"}}}) as server:
         with pytest.raises(NetBoxError) as caught:
-            client(server).bulk_create("dcim/regions", [{"name": "A", "slug": "a"}])
+            client(server).write("POST", "dcim/regions", [{"name": "A", "slug": "a"}])
     assert caught.value.status == 403 and "lacks the permission" in caught.value.message
 
 
-def test_bulk_writes_batch_stamp_the_message_and_collect_request_ids():
+def test_each_write_is_one_request_that_stamps_the_message_and_collects_its_request_id():
     with FakeNetBox() as server:
         nb = client(server, changelog_message="run 42", batch_size=2)
-        created = nb.bulk_create("dcim/regions", [{"name": n, "slug": n.lower()} for n in "ABC"])
+        created = nb.write("POST", "dcim/regions", [{"name": n, "slug": n.lower()} for n in "ABC"])
         assert [r["name"] for r in created] == ["A", "B", "C"]
-        nb.bulk_update("dcim/regions", [{"id": created[0]["id"], "description": "x"}])
-        nb.bulk_delete("dcim/regions", [r["id"] for r in created])
+        nb.write("PATCH", "dcim/regions", [{"id": created[0]["id"], "description": "x"}])
+        assert nb.write("DELETE", "dcim/regions", [{"id": r["id"]} for r in created]) == []
         assert server.regions == {}
-        assert [write[0] for write in server.writes] == ["POST", "POST", "PATCH", "DELETE", "DELETE"]
+        assert [write[0] for write in server.writes] == ["POST", "PATCH", "DELETE"]
         assert set(server.messages) == {"run 42"}
-    assert len(nb.request_ids) == 5 and len(set(nb.request_ids)) == 5
+    assert len(nb.request_ids) == 3 and len(set(nb.request_ids)) == 3
+
+
+@pytest.mark.parametrize("fault, error", [("503", NetBoxError), ("drop_after_commit", AmbiguousWriteError)])
+def test_a_write_is_sent_once_whatever_the_http_retries(fault, error):
+    """Sending a write again is the writer's decision (after reading back), never the HTTP client's."""
+    with FakeNetBox() as server:
+        server.faults.append(("PATCH", fault))
+        region = server.add_region("A")
+        nb = NetBoxClient(server.url, TOKEN, HttpClient(retries=5, sleep=lambda s: None))
+        with pytest.raises(error) as caught:
+            nb.write("PATCH", "dcim/regions", [{"id": region, "description": "x"}])
+        sent = [m for m, p, q in server.requests if m == "PATCH"]
+    assert len(sent) == 1 and nb.http.counters["retries"] == 0
+    assert caught.value.transient
 
 
 def test_a_rejected_write_quotes_netbox():
     with FakeNetBox() as server:
         nb = client(server)
-        nb.bulk_create("dcim/regions", [{"name": "A", "slug": "a"}])
+        nb.write("POST", "dcim/regions", [{"name": "A", "slug": "a"}])
         with pytest.raises(NetBoxError) as caught:
-            nb.bulk_create("dcim/regions", [{"name": "A", "slug": "a2"}])
+            nb.write("POST", "dcim/regions", [{"name": "A", "slug": "a2"}])
     assert caught.value.status == 400 and "must be unique" in caught.value.message
 
 

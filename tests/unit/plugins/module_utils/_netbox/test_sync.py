@@ -264,3 +264,48 @@ def test_an_unwritable_plan_file_fails_clearly_before_any_write(dataset, tmp_pat
 def test_no_token_is_a_clear_error():
     with pytest.raises(SyncError, match="NETBOX_TOKEN"):
         run_sync({"netbox_url": "http://127.0.0.1:9", "netbox_token": "", "dataset": "x"})
+
+
+def region_writes(server, method):
+    """The region requests of `method` that carried objects (not the empty permission probes)."""
+    return [q for m, p, q in server.requests if m == method and p == "/api/dcim/regions/"]
+
+
+def test_the_happy_path_sends_one_request_per_batch_and_reads_nothing_back(dataset):
+    path = dataset(COUNTRIES + DIVISIONS)
+    with FakeNetBox() as server:
+        sync(server, path)  # batch_size 2: countries in 1 batch, 6 divisions in 3
+        posts = [body for method, endpoint, body in server.writes if (method, endpoint) == ("POST", "dcim/regions")]
+        region_posts = region_writes(server, "POST")
+        rereads = [q for m, p, q in server.requests if m == "GET" and any(k == "cf_geo_source_id" for k, v in q)]
+    assert [len(body) for body in posts] == [2, 2, 2, 2]
+    assert len(region_posts) == len(posts) + 1  # + the empty permission probe
+    assert rereads == []
+
+
+def test_a_batch_that_never_lands_is_sent_retries_plus_one_times_and_the_run_stops(dataset):
+    with FakeNetBox() as server:
+        sync(server, dataset(COUNTRIES))
+        renamed = [dict(COUNTRIES[0], name="Belgique"), COUNTRIES[1]]
+        server.faults += [("PATCH", "drop")] * 20  # the connection drops before NetBox writes, every time
+        patches_before = len(region_writes(server, "PATCH"))
+        with pytest.raises(SyncError) as caught:
+            sync(server, dataset(renamed, "r.jsonl"), retries=2)
+        sent = len(region_writes(server, "PATCH")) - patches_before - 1  # - the empty permission probe
+    assert sent == 3  # retries + 1; before issue 14, (retries + 1) ** 2 = 9
+    assert "update failed and the run stopped" in caught.value.message
+    assert caught.value.result["applied"]["update"] == 0
+
+
+def test_a_create_whose_parent_is_unknown_fails_without_sending_or_retrying(dataset):
+    # before issue 14 this error, raised inside the send loop without a status, was taken for a lost answer
+    from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import Create, ParentRef
+    from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import Sync
+    with FakeNetBox() as server:
+        engine = Sync(params(server, dataset(COUNTRIES)), http=HttpClient(retries=3, sleep=lambda s: None))
+        orphan = Create(geo_source_id="geonames:99", name="X", slug="x", description="", custom_fields={},
+                        level="admin1", depth=1, parent=ParentRef(source="geonames:98"), tags=("geo-managed",), tree=None)
+        with pytest.raises(GeoFossError, match="parent geonames:98 of geonames:99 was not created"):
+            engine.create_batch([orphan])
+        assert server.requests == [] and engine.http.counters["retries"] == 0

@@ -19,8 +19,8 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._geo.lookup import 
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimSearch
 
-from geo_fixtures import node, world_nodes, world_polygons, write_dataset
-from scripted_http import ScriptedServer, Step
+from ansible_collections.geofoss.netbox.tests.unit.plugins.module_utils.geo_fixtures import node, world_nodes, world_polygons, write_dataset
+from ansible_collections.geofoss.netbox.tests.unit.plugins.module_utils.scripted_http import ScriptedServer, Step
 
 pytest.importorskip("shapely")
 

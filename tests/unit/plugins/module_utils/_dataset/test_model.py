@@ -81,6 +81,14 @@ def test_same_input_same_bytes_and_unchanged_file_left_alone(tmp_path):
     assert [n.name for n in read_dataset(path)[1]][0] == "Europe"
 
 
+def test_keys_in_another_order_and_models_give_the_same_bytes(tmp_path):
+    first = write_dataset(str(tmp_path / "a.jsonl"), DatasetHeader(), small_world())
+    shuffled = [dict(reversed(list(dict(n, attributes=dict(reversed(list(n["attributes"].items())))).items())))
+                for n in small_world()]
+    assert write_dataset(str(tmp_path / "b.jsonl"), DatasetHeader(), shuffled) == first
+    assert write_dataset(str(tmp_path / "c.jsonl"), DatasetHeader(), [parse_node(n) for n in small_world()]) == first
+
+
 def test_dry_run_writes_nothing_but_gives_the_sha(tmp_path):
     path = str(tmp_path / "ds.jsonl")
     sha = write_dataset(path, DatasetHeader(), small_world(), dry_run=True)
@@ -158,7 +166,8 @@ def test_reader_names_the_bad_line(tmp_path):
     write_dataset(path, DatasetHeader(), small_world())
     with open(path, "a", encoding="utf-8") as handle:
         handle.write('{"geo_source_id": "geonames:5", "level": "city"}\n')
-    with pytest.raises(DatasetError, match=r"ds.jsonl:7: invalid node"):
+    with pytest.raises(DatasetError, match=r"ds.jsonl:7: node: keys must be"):
         list(read_dataset(path)[1])
-    with pytest.raises(DatasetError, match=r"ds.jsonl:7: invalid node: node: keys"):
+    with pytest.raises(DatasetError, match=r"ds.jsonl:7: node: keys must be") as caught:
         list(iter_node_dicts(path, validate=True))
+    assert (caught.value.file, caught.value.line, caught.value.field) == (path, 7, "node")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zipfile
 
 import pytest
@@ -272,6 +273,29 @@ def test_enrichment_from_natural_earth_and_iso_side_file(tmp_path):
     unenriched = run(tmp_path, src=src, enrich="none", dest=str(tmp_path / "plain.jsonl"))
     assert unenriched["polygons"] is None
     assert nodes_by_id(unenriched["dest"])["geonames:4896861"]["attributes"]["iso_3166_2"] is None
+
+
+def test_dataset_side_files_and_reject_file_follow_the_mode_option(tmp_path):
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
+    geojson = json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": square,
+                          "properties": {"name": "Illinois", "gn_a1_code": "US.IL", "iso_3166_2": "US-IL"}}]})
+    bad_row = city(5000001, "Nowhere", "DE", "02", 1000, latitude="95.0")
+    src = make_src(tmp_path, cities=CITIES + (bad_row,), extra={"ne_50m_admin_1_states_provinces.geojson": geojson})
+    options = dict(src=src, levels=["country", "admin1", "city"], on_invalid="skip",
+                   reject_file=str(tmp_path / "rejects.jsonl"))
+    old = os.umask(0o077)  # would give 0600: the modes come from the rule
+    try:
+        first = run(tmp_path, **options)
+        written = [first["dest"], first["polygons"], first["reject_file"]]
+        assert [stat.S_IMODE(os.stat(path).st_mode) for path in written] == [0o644] * 3
+        assert run(tmp_path, mode="0640", check_mode=True, **options)["changed"] is True
+        assert run(tmp_path, mode="0640", **options)["changed"] is True
+        assert [stat.S_IMODE(os.stat(path).st_mode) for path in written] == [0o640] * 3
+        assert run(tmp_path, mode=0o640, **options)["changed"] is False
+    finally:
+        os.umask(old)
+    with pytest.raises(TransformError, match="mode 'rw' is neither"):
+        run(tmp_path, mode="rw", **options)
 
 
 def test_manifest_gives_urls_and_licences(tmp_path):

@@ -350,6 +350,8 @@ def test_geocoding_stops_when_the_server_blocks(tmp_path):
 
 # ---------------------------------------------------------------- run against a fake NetBox
 class FakeNetBox:
+    batch_size = 200
+
     def __init__(self, sites, regions):
         self.sites = {s["id"]: copy.deepcopy(s) for s in sites}
         self.regions = regions
@@ -370,8 +372,8 @@ class FakeNetBox:
             return iter(self.regions)
         return iter(copy.deepcopy(list(self.sites.values())))
 
-    def bulk_update(self, path, objects):
-        assert path == "dcim/sites"
+    def write(self, method, path, objects):
+        assert (method, path) == ("PATCH", "dcim/sites")
         self.patches.append(list(objects))
         for item in objects:
             target = self.sites[item["id"]]
@@ -384,11 +386,13 @@ def test_run_batches_checks_and_is_idempotent(index):
     netbox = FakeNetBox([site(n, 10.0, 20.06) for n in range(1, 8)], managed_regions())
     checked = run(netbox, index, site_filter={"tag": "branch"}, check_mode=True)
     assert checked["changed"] and checked["summary"]["updated"] == 7 and netbox.patches == []
-    applied = run(netbox, index, site_filter={"tag": "branch"})
+    applied = run(netbox, index, site_filter={"tag": "branch"}, diff=True)
     assert applied["changed"] and [len(p) for p in netbox.patches] == [7]
     assert ("dcim/sites", {"tag": "branch"}) in netbox.reads
-    assert applied["diff_items"][0] == ("site-1", {"region": None, "time_zone": None},
-                                        {"region": "aa-eastby", "time_zone": "Africa/Ndjamena"})
+    assert len(applied["diff"]["after"]) == 7
+    assert applied["diff"]["before"]["site-1"] == {"region": None, "time_zone": None}
+    assert applied["diff"]["after"]["site-1"] == {"region": "aa-eastby", "time_zone": "Africa/Ndjamena"}
+    assert "diff" not in checked  # only when asked
     again = run(netbox, index)
     assert not again["changed"] and again["summary"]["unchanged"] == 7 and len(netbox.patches) == 1
 
@@ -404,7 +408,7 @@ def test_run_writes_batches_concurrently(index):
 
 def test_run_reports_a_failed_write(index):
     class Failing(FakeNetBox):
-        def bulk_update(self, path, objects):
+        def write(self, method, path, objects):
             raise RuntimeError("HTTP 500 from NetBox")
     with pytest.raises(SitesError, match=r"1 of 1 batches .* re-run completes the rest\): HTTP 500"):
         run(Failing([site(1, 10.0, 20.06)], managed_regions()), index)
@@ -458,7 +462,8 @@ def test_run_module_against_a_scripted_netbox(tmp_path):
         server.add("/api/status/", Step(body=b'{"netbox-version": "4.7.3"}'))
         server.add("/api/dcim/regions/", Step(body=json.dumps(page).encode()))
         server.add("/api/dcim/sites/", Step(body=json.dumps(sites).encode()), Step(body=b"[]"))
-        result, warnings = run_module(module_params(dataset, server.url(""), changelog_message="test run"))
+        result = run_module(module_params(dataset, server.url(""), changelog_message="test run"))
+        warnings = result["warnings"]
         writes = [r for r in server.requests if r.method == "PATCH"]
         reads = [r.path for r in server.requests if r.method == "GET"]
     assert result["changed"] and result["summary"]["updated"] == 2 and result["summary"]["bad_coordinates"] == 1

