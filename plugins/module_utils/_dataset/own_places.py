@@ -10,7 +10,8 @@ A CSV file (header line, columns below) or a YAML/JSON list of mappings with the
 | --- | --- |
 | ``id`` | required; the place's identity is ``custom:<id>`` |
 | ``name`` | required; the region's name |
-| ``parent`` | ISO 3166-1 (``DE``) or 3166-2 (``DE-HE``) code, a geonameid (``2925533``), another own id, any geo_source_id (``custom:emea``), or empty for the top |
+| ``parent`` | ISO 3166-1 (``DE``) or 3166-2 (``DE-HE``) code, geonameid (``2925533``), own id, |
+| | any geo_source_id (``custom:emea``), or empty for the top |
 | ``slug``, ``description`` | optional |
 | ``latitude``, ``longitude`` | optional, together |
 | ``polygon`` | optional: a GeoJSON Polygon/MultiPolygon, inline or the path of a GeoJSON file (relative to this file) |
@@ -28,6 +29,7 @@ import json
 import math
 import os
 import re
+from typing import Any, Callable, Iterator, Mapping
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     DESCRIPTION_MAX, NAME_MAX, SLUG_RE, SLUG_MAX, clean_description, clean_name, description_problem, name_problem,
@@ -47,16 +49,20 @@ SOURCE_ID_RE = re.compile(r"[a-z][a-z0-9_]*:[A-Za-z0-9._-]+\Z")
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 PARENT_KINDS = {"iso_3166_1": "ISO 3166-1 code", "iso_3166_2": "ISO 3166-2 code", "geonameid": "geonameid",
                 "geo_source_id": "geo_source_id", "own": "own id"}
-# resolve_parents' ``find`` returns this for a parent that exists but was filtered out
-# (``countries``): the place is left out, with a warning, not refused.
+# resolve_parents' ``find`` returns FILTERED for a parent that exists but was filtered out
+# (``countries``): the place is left out, with a warning, not refused; TOP for the top of the
+# tree (a parent whose level and every level above it are left out).
 FILTERED = object()
+TOP = object()
 
 
 class OwnPlace:
     __slots__ = ("id", "name", "parent", "parent_kind", "slug", "description", "latitude", "longitude",
                  "polygon", "line", "resolved_parent")
 
-    def __init__(self, place_id, name, parent, parent_kind, slug, description, latitude, longitude, polygon, line):
+    def __init__(self, place_id: str, name: str, parent: str | None, parent_kind: str | None, slug: str | None,
+                 description: str, latitude: float | None, longitude: float | None, polygon: dict[str, Any] | None,
+                 line: int) -> None:
         self.id = place_id
         self.name = name
         self.parent = parent              # as written; None for the top
@@ -67,17 +73,17 @@ class OwnPlace:
         self.longitude = longitude
         self.polygon = polygon            # a GeoJSON geometry dict, or None
         self.line = line
-        self.resolved_parent = None       # the parent's geo_source_id, set by resolve_parents
+        self.resolved_parent: str | None = None  # the parent's geo_source_id, set by resolve_parents
 
     @property
-    def geo_source_id(self):
+    def geo_source_id(self) -> str:
         return "custom:%s" % self.id
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "OwnPlace(%s, %r, parent=%r)" % (self.id, self.name, self.parent)
 
 
-def parent_kind(value: str, own_ids) -> str | None:
+def parent_kind(value: str, own_ids: Mapping[str, Any]) -> str | None:
     """How a parent reference is meant: own id first, then the code forms; None = unknown."""
     if value in own_ids:
         return "own"
@@ -95,7 +101,10 @@ def parent_kind(value: str, own_ids) -> str | None:
 
 
 # -- reading ---------------------------------------------------------------------------------
-def _csv_rows(path, problems):
+Row = tuple[int, dict[str, Any]]
+
+
+def _csv_rows(path: str, problems: Problems) -> Iterator[Row]:
     """(line, {column: text}) for each data row of a CSV file."""
     text = read_text(path, WHAT)
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -130,7 +139,7 @@ def _csv_rows(path, problems):
         problems.add(line + 1, None, "not CSV: %s" % exc)
 
 
-def _yaml_rows(path, problems):
+def _yaml_rows(path: str, problems: Problems) -> Iterator[Row]:
     """(line, {key: text or yaml node}) for each mapping of a YAML/JSON list."""
     root = compose_yaml(path, WHAT)
     if is_mapping(root) and len(root.value) == 1 and scalar_text(root.value[0][0]) == "places":
@@ -143,7 +152,7 @@ def _yaml_rows(path, problems):
         if not is_mapping(item):
             problems.add(line_of(item), None, "each place must be a mapping with %s" % ", ".join(REQUIRED_COLUMNS))
             continue
-        row = {}
+        row: dict[str, Any] = {}
         for key_node, value_node in item.value:
             key = scalar_text(key_node)
             if key not in COLUMNS:
@@ -164,7 +173,7 @@ def _yaml_rows(path, problems):
             yield line_of(item), row
 
 
-def _coordinate(problems, line, field, text, bound):
+def _coordinate(problems: Problems, line: int, field: str, text: Any, bound: float) -> float | None:
     if text in (None, ""):
         return None
     try:
@@ -178,7 +187,7 @@ def _coordinate(problems, line, field, text, bound):
     return value
 
 
-def _positions_problem(coordinates, depth):
+def _positions_problem(coordinates: Any, depth: int) -> str | None:
     """Why nested GeoJSON coordinates are not rings of [lon, lat] positions (depth 2:
     Polygon, 3: MultiPolygon), or None."""
     if not isinstance(coordinates, list) or not coordinates:
@@ -203,7 +212,7 @@ def _positions_problem(coordinates, depth):
     return None
 
 
-def _geometry(value):
+def _geometry(value: Any) -> tuple[dict[str, Any] | None, str | None]:
     """(geometry, problem): a Polygon/MultiPolygon geometry out of a geometry, a Feature or
     a FeatureCollection of one feature."""
     if isinstance(value, dict) and value.get("type") == "FeatureCollection":
@@ -221,7 +230,7 @@ def _geometry(value):
     return {"type": value["type"], "coordinates": value["coordinates"]}, None
 
 
-def _polygon(problems, path, line, value):
+def _polygon(problems: Problems, path: str, line: int, value: Any) -> dict[str, Any] | None:
     if value in (None, ""):
         return None
     if isinstance(value, str) and value.lstrip().startswith("{"):
@@ -244,7 +253,7 @@ def _polygon(problems, path, line, value):
     return geometry
 
 
-def read_own_places(path: str) -> list:
+def read_own_places(path: str) -> list[OwnPlace]:
     """The own places of a CSV or YAML/JSON file, parents before children; TeamFileError
     lists every problem (file:line: field: reason)."""
     problems = Problems(path, WHAT)
@@ -255,12 +264,12 @@ def read_own_places(path: str) -> list:
         rows = list(_yaml_rows(path, problems))
     else:
         raise TeamFileError("%s: the %s must be .csv, .yml, .yaml or .json" % (path, WHAT))
-    own_lines = {}
+    own_lines: dict[str, int] = {}
     for line, row in rows:
         own_id = (row.get("id") or "").strip()
         if own_id and own_id not in own_lines:
             own_lines[own_id] = line
-    places = []
+    places: list[OwnPlace] = []
     for line, row in rows:
         place = _place(problems, path, line, row, own_lines)
         if place is not None:
@@ -270,7 +279,7 @@ def read_own_places(path: str) -> list:
     return ordered
 
 
-def _place(problems, path, line, row, own_lines):
+def _place(problems: Problems, path: str, line: int, row: dict[str, Any], own_lines: dict[str, int]) -> OwnPlace | None:
     before = len(problems.items)
     own_id = (row.get("id") or "").strip()
     if not own_id:
@@ -298,8 +307,10 @@ def _place(problems, path, line, row, own_lines):
     description = clean_description(raw_description)
     if len(raw_description.strip()) > DESCRIPTION_MAX:
         problems.add(line, "description", "longer than %d characters" % DESCRIPTION_MAX)
-    elif description_problem(description):
-        problems.add(line, "description", description_problem(description))
+    else:
+        reason = description_problem(description)
+        if reason:
+            problems.add(line, "description", reason)
     latitude = _coordinate(problems, line, "latitude", row.get("latitude"), 90.0)
     longitude = _coordinate(problems, line, "longitude", row.get("longitude"), 180.0)
     if (row.get("latitude") in (None, "")) != (row.get("longitude") in (None, "")):
@@ -313,21 +324,22 @@ def _place(problems, path, line, row, own_lines):
         if kind is None:
             problems.add(line, "parent", "%r is neither an ISO 3166-1/3166-2 code, a geonameid, a geo_source_id "
                          "nor the id of a place in this file" % parent)
-        elif kind == "own" and (parent[len("custom:"):] if parent.startswith("custom:") else parent) == own_id:
+        elif kind == "own" and parent.split(":", 1)[-1] == own_id:
             problems.add(line, "parent", "a place cannot be its own parent")
     if len(problems.items) != before:
         return None
-    if kind == "own" and parent.startswith("custom:"):
+    if kind == "own" and parent is not None and parent.startswith("custom:"):
         parent = parent[len("custom:"):]
     return OwnPlace(own_id, name, parent, kind, slug, description, latitude, longitude, polygon, line)
 
 
-def _parents_first(problems, places):
+def _parents_first(problems: Problems, places: list[OwnPlace]) -> list[OwnPlace]:
     """The places ordered so that an own parent comes before its children; cycles are problems."""
     by_id = {place.id: place for place in places}
-    ordered, state = [], {}
+    ordered: list[OwnPlace] = []
+    state: dict[str, str] = {}
 
-    def visit(place, path):
+    def visit(place: OwnPlace, path: list[str]) -> bool:
         if state.get(place.id) == "done":
             return True
         if state.get(place.id) == "visiting":
@@ -336,7 +348,7 @@ def _parents_first(problems, places):
             return False
         state[place.id] = "visiting"
         ok = True
-        if place.parent_kind == "own":
+        if place.parent_kind == "own" and place.parent is not None:
             parent = by_id.get(place.parent)
             ok = parent is None or visit(parent, path + [place.id])
         state[place.id] = "done"
@@ -351,7 +363,8 @@ def _parents_first(problems, places):
 
 
 # -- parents in the dataset ---------------------------------------------------------------------
-def resolve_parents(path, places, find):
+def resolve_parents(path: str, places: list[OwnPlace],
+                    find: Callable[[str, str], object]) -> tuple[list[OwnPlace], list[OwnPlace]]:
     """Set each place's ``resolved_parent`` (a geo_source_id, or None for the top).
 
     ``find(kind, value)`` returns the geo_source_id of the node a reference names, None when
@@ -360,10 +373,11 @@ def resolve_parents(path, places, find):
     unknown parents with file and line.
     """
     problems = Problems(path, WHAT)
-    kept, left_out = [], []
-    dropped = set()
+    kept: list[OwnPlace] = []
+    left_out: list[OwnPlace] = []
+    dropped: set[str] = set()
     for place in places:  # parents first, so a dropped parent is known before its children
-        if place.parent is None:
+        if place.parent is None or place.parent_kind is None:
             place.resolved_parent = None
         elif place.parent_kind == "own":
             if place.parent in dropped:
@@ -381,7 +395,7 @@ def resolve_parents(path, places, find):
                 problems.add(place.line, "parent", "no node with the %s %s in the dataset"
                              % (PARENT_KINDS[place.parent_kind], place.parent))
                 continue
-            place.resolved_parent = found
+            place.resolved_parent = found if isinstance(found, str) else None  # TOP: the top
         kept.append(place)
     problems.raise_if_any()
     return kept, left_out

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 import traceback
+from typing import Any, Iterable
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
 try:
     import yaml
 except ImportError:
-    yaml = None
-    YAML_IMPORT_ERROR = traceback.format_exc()
+    yaml = None  # type: ignore[assignment]
+    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
     YAML_IMPORT_ERROR = None
 
@@ -27,7 +28,7 @@ MAX_FILE_BYTES = 16 << 20  # a team's own file; anything larger is a mistake
 class TeamFileError(GeoFossError):
     """Problems in a team's file; ``errors`` lists them as {file, line, field, reason}."""
 
-    def __init__(self, message, errors=(), total=None):
+    def __init__(self, message: str, errors: Iterable[dict[str, Any]] = (), total: int | None = None) -> None:
         self.errors = list(errors)
         super().__init__(message, result={"errors": self.errors, "error_count": total or len(self.errors)})
 
@@ -35,18 +36,18 @@ class TeamFileError(GeoFossError):
 class Problems:
     """Collects the problems of one file; ``raise_if_any`` ends the reading with all of them."""
 
-    def __init__(self, path, what):
+    def __init__(self, path: str, what: str) -> None:
         self.path = path
         self.what = what
-        self.items = []
+        self.items: list[dict[str, Any]] = []
 
-    def add(self, line, field, reason):
+    def add(self, line: int | None, field: str | None, reason: str) -> None:
         self.items.append({"file": self.path, "line": line, "field": field, "reason": reason})
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.items)
 
-    def raise_if_any(self):
+    def raise_if_any(self) -> None:
         if not self.items:
             return
         listed = self.items[:MAX_LISTED]
@@ -74,7 +75,7 @@ def read_text(path: str, what: str) -> str:
         raise TeamFileError("%s:%d: the %s is not UTF-8 (byte 0x%02x)" % (path, line, what, data[exc.start])) from None
 
 
-def compose_yaml(path: str, what: str):
+def compose_yaml(path: str, what: str) -> Any:
     """The YAML document's node tree (yaml.Node, with ``start_mark.line``), or None when empty."""
     if yaml is None:
         raise TeamFileError("reading the %s %s needs the Python package PyYAML" % (what, path))
@@ -87,27 +88,27 @@ def compose_yaml(path: str, what: str):
         raise TeamFileError("%s:%d: the %s is not valid YAML: %s" % (path, line, what, getattr(exc, "problem", None) or exc)) from None
 
 
-def line_of(node) -> int:
+def line_of(node: Any) -> int:
     return node.start_mark.line + 1
 
 
-def is_mapping(node) -> bool:
+def is_mapping(node: Any) -> bool:
     return yaml is not None and isinstance(node, yaml.MappingNode)
 
 
-def is_sequence(node) -> bool:
+def is_sequence(node: Any) -> bool:
     return yaml is not None and isinstance(node, yaml.SequenceNode)
 
 
-def is_scalar(node) -> bool:
+def is_scalar(node: Any) -> bool:
     return yaml is not None and isinstance(node, yaml.ScalarNode)
 
 
-def scalar_text(node) -> str | None:
+def scalar_text(node: Any) -> str | None:
     """A scalar's text as written (``NO`` stays ``NO``, not YAML 1.1's false), else None."""
     return node.value if is_scalar(node) and node.tag != "tag:yaml.org,2002:null" else None
 
 
-def to_python(node):
+def to_python(node: Any) -> Any:
     """A node as plain Python data (for a GeoJSON geometry written inline)."""
     return yaml.load(yaml.serialize(node), Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader

@@ -36,7 +36,7 @@ def test_historic_countries_name_an_and_cs():
 def test_m49_places_every_current_country_but_antarctica_once():
     grouping = m49_grouping()
     assert set(grouping.group_of) == set(current_countries()) - {"AQ"}
-    members = [code for _, _, codes in M49_SUBREGIONS.values() for code in codes.split()]
+    members = [code for entry in M49_SUBREGIONS.values() for code in entry[2].split()]
     assert len(members) == len(set(members))
     assert len(M49_REGIONS) == 5 and len(M49_SUBREGIONS) == 22
 
