@@ -31,6 +31,7 @@ NETBOX_TOKEN = os.environ.get("NETBOX_TOKEN")
 GEODATA = os.environ.get("GEOFOSS_GEODATA")
 COUNTRIES = ["DE", "AT", "LU", "JP"]
 LEVELS = ["continent", "country", "admin1"]
+GERMANY, AUSTRIA, LUXEMBOURG, JAPAN = "geonames:2921044", "geonames:2782113", "geonames:2960313", "geonames:1861060"
 
 pytestmark = pytest.mark.skipif(not (NETBOX_URL and NETBOX_TOKEN and GEODATA),
                                 reason="NETBOX_URL, NETBOX_TOKEN and GEOFOSS_GEODATA are needed")
@@ -94,7 +95,7 @@ def change_count():
 
 def test_a_language_switch_renames_in_place(tmp_path, tree):
     params, namespace = tree
-    english, _ = dataset(tmp_path, "en", namespace, language="en")
+    english = dataset(tmp_path, "en", namespace, language="en")[0]
     german, result = dataset(tmp_path, "de", namespace, language="de")
     assert result["names"]["language"] == "de"
     assert run_sync(dict(params, dataset=english))["summary"]["create"] > 50
@@ -105,10 +106,10 @@ def test_a_language_switch_renames_in_place(tmp_path, tree):
     assert switched["summary"]["update"] > 0
     assert {sid: (r["id"], r["slug"]) for sid, r in after.items()} == {
         sid: (r["id"], r["slug"]) for sid, r in before.items()}
-    germany, bavaria, japan = "geonames:2921044", "geonames:2951839", "geonames:1861060"
-    assert (before[germany]["name"], after[germany]["name"]) == ("Germany", "Deutschland")
+    bavaria = "geonames:2951839"
+    assert (before[GERMANY]["name"], after[GERMANY]["name"]) == ("Germany", "Deutschland")
     assert (before[bavaria]["name"], after[bavaria]["name"]) == ("Bavaria", "Bayern")
-    assert after[japan]["name"] == "Japan" and after[bavaria]["slug"] == "de-bayern"
+    assert after[JAPAN]["name"] == "Japan" and after[bavaria]["slug"] == "de-bayern"
     # and back: the same regions get their English names again
     back = run_sync(dict(params, dataset=english))
     assert (back["summary"]["create"], back["summary"]["delete"]) == (0, 0)
@@ -117,23 +118,22 @@ def test_a_language_switch_renames_in_place(tmp_path, tree):
 
 def test_a_new_grouping_moves_countries_without_deleting_them(tmp_path, tree):
     params, namespace = tree
-    by_continent, _ = dataset(tmp_path, "continent", namespace)
+    by_continent = dataset(tmp_path, "continent", namespace)[0]
     groups = tmp_path / "groups.yml"
     groups.write_text("EMEA:\n  DACH: [DE, AT]\nAPAC: [JP]\n", encoding="utf-8")
-    by_team, _ = dataset(tmp_path, "team", namespace, grouping=str(groups))
-    by_m49, _ = dataset(tmp_path, "m49", namespace, grouping="un_m49")
+    by_team = dataset(tmp_path, "team", namespace, grouping=str(groups))[0]
+    by_m49 = dataset(tmp_path, "m49", namespace, grouping="un_m49")[0]
     run_sync(dict(params, dataset=by_continent))
     before = managed(params["managed_tag"])
-    countries = {sid: r["id"] for sid, r in before.items() if r["name"] in ("Germany", "Austria", "Luxembourg", "Japan")}
-    assert len(countries) == 4
+    countries = {sid: before[sid]["id"] for sid in (GERMANY, AUSTRIA, LUXEMBOURG, JAPAN)}
 
     moved = run_sync(dict(params, dataset=by_team, prune=True))
     after = managed(params["managed_tag"])
     assert {sid: after[sid]["id"] for sid in countries} == countries  # moved, not recreated
     by_id = {r["id"]: sid for sid, r in after.items()}
-    parent_of = {after[sid]["name"]: by_id[after[sid]["parent"]["id"]] for sid in countries}
-    assert parent_of == {"Germany": "custom:dach", "Austria": "custom:dach", "Japan": "custom:apac",
-                         "Luxembourg": "geonames:6255148"}  # not listed: stays under Europe
+    parent_of = {sid: by_id[after[sid]["parent"]["id"]] for sid in countries}
+    assert parent_of == {GERMANY: "custom:dach", AUSTRIA: "custom:dach", JAPAN: "custom:apac",
+                         LUXEMBOURG: "geonames:6255148"}  # not listed: stays under Europe
     assert moved["summary"]["create"] == 3  # EMEA, DACH, APAC
     assert moved["summary"]["delete"] == 1  # Asia, now empty; Europe keeps Luxembourg
 
@@ -141,9 +141,23 @@ def test_a_new_grouping_moves_countries_without_deleting_them(tmp_path, tree):
     final = managed(params["managed_tag"])
     assert {sid: final[sid]["id"] for sid in countries} == countries
     by_id = {r["id"]: sid for sid, r in final.items()}
-    assert by_id[final["geonames:2921044"]["parent"]["id"]] == "m49:155"
+    assert by_id[final[GERMANY]["parent"]["id"]] == "m49:155"
     assert final["m49:155"]["name"] == "Western Europe"
     assert m49["summary"]["delete"] == 4  # EMEA, DACH, APAC and the continent Europe
+
+
+def test_historic_countries_go_only_through_prune(tmp_path, tree):
+    params, namespace = tree
+    old = dataset(tmp_path, "old", namespace, countries=["LU", "AN", "CS"], levels=["country"], include_historic=True)[0]
+    current, result = dataset(tmp_path, "current", namespace, countries=["LU", "AN", "CS"], levels=["country"])
+    assert result["historic_left_out"] == ["AN", "CS"]
+    run_sync(dict(params, dataset=old))
+    assert len(managed(params["managed_tag"])) == 3
+    kept = run_sync(dict(params, dataset=current))
+    assert kept["summary"]["delete"] == 0 and len(managed(params["managed_tag"])) == 3  # no prune: left alone
+    pruned = run_sync(dict(params, dataset=current, prune=True))
+    assert pruned["summary"]["delete"] == 2
+    assert set(managed(params["managed_tag"])) == {LUXEMBOURG}
 
 
 def test_own_places_land_under_their_parents(tmp_path, tree):
@@ -158,8 +172,8 @@ def test_own_places_land_under_their_parents(tmp_path, tree):
     run_sync(dict(params, dataset=path))
     regions = managed(params["managed_tag"])
     by_id = {r["id"]: sid for sid, r in regions.items()}
-    parents = {sid: by_id[regions[sid]["parent"]["id"]] for sid in ("custom:fra-metro", "custom:fra-dc1",
-                                                                   "custom:tokyo-campus")}
+    own = ("custom:fra-metro", "custom:fra-dc1", "custom:tokyo-campus")
+    parents = {sid: by_id[regions[sid]["parent"]["id"]] for sid in own}
     assert parents == {"custom:fra-metro": "geonames:2905330", "custom:fra-dc1": "custom:fra-metro",
                        "custom:tokyo-campus": "geonames:1850144"}  # Hesse; Tokyo
     assert regions["custom:fra-metro"]["slug"] == "de-frankfurt-metro"

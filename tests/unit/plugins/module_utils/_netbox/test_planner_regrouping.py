@@ -6,7 +6,7 @@ place (same region ids), never a delete and create."""
 
 from __future__ import annotations
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import PlanOptions, plan
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import Change, ParentRef, PlanOptions, plan
 
 TAG = "geo-managed"
 
@@ -42,9 +42,10 @@ BY_M49 = [
 
 def test_a_new_grouping_moves_countries_and_deletes_nothing_without_prune():
     result = plan(BY_M49, synced(BY_CONTINENT))
-    assert [[op["geo_source_id"] for op in level] for level in result.create] == [["m49:150"], ["m49:155"]]
-    moves = {u["id"]: u["changes"] for u in result.update}
-    assert moves == {2: {"parent": [1, {"source": "m49:155"}]}, 3: {"parent": [1, {"source": "m49:155"}]}}
+    assert [[op.geo_source_id for op in level] for level in result.create] == [["m49:150"], ["m49:155"]]
+    moves = {u.id: u.changes for u in result.update}
+    to_group = {"parent": Change(1, ParentRef(source="m49:155"))}
+    assert moves == {2: to_group, 3: to_group}
     assert result.delete == [] and result.unchanged == 1  # Bavaria stays under Germany
     # the M49 region takes the name and slug "Europe" at the top while the continent keeps them
     assert any("Europe" in c for c in result.conflicts)
@@ -52,9 +53,9 @@ def test_a_new_grouping_moves_countries_and_deletes_nothing_without_prune():
 
 def test_with_prune_the_old_groups_go_after_the_countries_moved():
     result = plan(BY_M49, synced(BY_CONTINENT), PlanOptions(prune=True))
-    assert [d["geo_source_id"] for d in result.delete] == [EUROPE]
+    assert [d.geo_source_id for d in result.delete] == [EUROPE]
     assert result.cascade == []  # the countries are moved, not deleted with their old parent
-    assert {u["id"] for u in result.update} == {2, 3}
+    assert {u.id for u in result.update} == {2, 3}
     assert result.conflicts == []  # the pruned continent frees "Europe" for the M49 region
 
 
@@ -63,13 +64,13 @@ def test_a_language_switch_renames_in_place():
                             "Bavaria": "Bayern"}[n["name"]]) for n in BY_CONTINENT]
     result = plan(german, synced(BY_CONTINENT))
     assert result.create == [] and result.delete == []
-    assert {u["id"]: u["changes"] for u in result.update} == {
-        1: {"name": ["Europe", "Europa"]}, 2: {"name": ["Germany", "Deutschland"]},
-        3: {"name": ["France", "Frankreich"]}, 4: {"name": ["Bavaria", "Bayern"]}}
+    assert {u.id: u.changes for u in result.update} == {
+        1: {"name": Change("Europe", "Europa")}, 2: {"name": Change("Germany", "Deutschland")},
+        3: {"name": Change("France", "Frankreich")}, 4: {"name": Change("Bavaria", "Bayern")}}
 
 
 def test_names_that_swap_between_siblings_are_vacated_first():
     swapped = [BY_CONTINENT[0], dict(BY_CONTINENT[1], name="France"), dict(BY_CONTINENT[2], name="Germany")]
     result = plan(swapped, synced(BY_CONTINENT[:3]))
-    assert sorted(v["id"] for v in result.vacate) == [2, 3]
+    assert sorted(v.id for v in result.vacate) == [2, 3]
     assert result.conflicts == [] and result.delete == []
