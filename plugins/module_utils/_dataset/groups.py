@@ -33,23 +33,15 @@ and Natural Earth admin-0's SUBREGION (see docs/dataset.md).
 from __future__ import annotations
 
 import re
-import traceback
 from typing import Any, Iterable
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.names import pycountry  # the one guarded import
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     DESCRIPTION_MAX, clean_description, clean_name, description_problem, name_problem, slugify,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.team_files import (
     Problems, TeamFileError, compose_yaml, is_mapping, is_sequence, line_of, scalar_text,
 )
-
-try:
-    import pycountry
-except ImportError:
-    pycountry = None  # type: ignore[assignment]
-    PYCOUNTRY_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    PYCOUNTRY_IMPORT_ERROR = None
 
 GROUPINGS = ("continent", "un_m49", "none")  # or the path of a YAML file
 # Not in ISO 3166-1, used by GeoNames and most registries: kept with the current countries.

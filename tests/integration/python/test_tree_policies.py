@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 
 import pytest
-import requests
+from netbox_tree import NETBOX_TOKEN, NETBOX_URL, api, own_tree  # pylint: disable=import-error
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
     iter_node_dicts, read_header, write_dataset,
@@ -26,8 +25,6 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._sources.bundled im
 
 from playbook_helpers import COLLECTION_ROOT, ansible_env, collections_path, run_playbook
 
-NETBOX_URL = os.environ.get("NETBOX_URL")
-NETBOX_TOKEN = os.environ.get("NETBOX_TOKEN")
 GEODATA = os.environ.get("GEOFOSS_GEODATA")
 COUNTRIES = ["DE", "AT", "LU", "JP"]
 LEVELS = ["continent", "country", "admin1"]
@@ -35,13 +32,6 @@ GERMANY, AUSTRIA, LUXEMBOURG, JAPAN = "geonames:2921044", "geonames:2782113", "g
 
 pytestmark = pytest.mark.skipif(not (NETBOX_URL and NETBOX_TOKEN and GEODATA),
                                 reason="NETBOX_URL, NETBOX_TOKEN and GEOFOSS_GEODATA are needed")
-
-
-def api(method, endpoint, **kwargs):
-    response = requests.request(method, "%s/api/%s/" % (NETBOX_URL, endpoint),
-                                headers={"Authorization": "Bearer " + NETBOX_TOKEN}, timeout=60, **kwargs)
-    response.raise_for_status()
-    return response.json() if response.content else None
 
 
 def geonames_src(tmp_path):
@@ -73,14 +63,8 @@ def dataset(tmp_path, name, namespace, src=None, **options):
 @pytest.fixture
 def tree():
     """Its own tag and root region, and the state absent clean-up afterwards."""
-    tag = "geo-test-%s" % uuid.uuid4().hex[:8]
-    namespace = "t" + tag[len("geo-test-"):]
-    root = api("POST", "dcim/regions", json={"name": tag, "slug": tag})
-    params = {"netbox_url": NETBOX_URL, "netbox_token": NETBOX_TOKEN, "managed_tag": tag, "root_region": tag,
-              "batch_size": 100, "concurrency": 2, "retries": 3, "state": "present"}
-    yield params, namespace
-    run_sync(dict(params, state="absent", dataset=None))
-    api("DELETE", "dcim/regions", json=[{"id": root["id"]}])
+    with own_tree(batch_size=100) as params_and_namespace:
+        yield params_and_namespace
 
 
 def managed(tag):
