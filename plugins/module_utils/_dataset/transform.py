@@ -9,8 +9,8 @@ reject file), and filters the places (current countries only, unless include_his
 ``tree`` attaches each place to its parent (orphans to the nearest known ancestor,
 reported), names it by the naming policy (``names``, in ``language``), puts the grouping's
 groups (``groups``) above the countries and the team's own places (``own_places``) below
-their parents, and gives siblings unique NetBox-safe names and slugs; ``enrich`` adds Natural Earth's codes and keeps its polygons; ``render`` turns the
-entries into nodes. This module checks the options, runs the steps and writes the dataset
+their parents, and gives siblings unique NetBox-safe names and slugs; ``enrich`` adds
+Natural Earth's codes and keeps its polygons; ``render`` turns the entries into nodes. This module checks the options, runs the steps and writes the dataset
 (sorted, validated, atomic, an unchanged file left alone) and the polygons side files.
 """
 

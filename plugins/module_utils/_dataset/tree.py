@@ -9,7 +9,6 @@ whole tree."""
 
 from __future__ import annotations
 
-import traceback
 from typing import Any
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.groups import Grouping
@@ -25,13 +24,10 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.team_files
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import LEVEL_INDEX
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import CONTINENTS, AdminCode, Place
 
-try:
+try:  # transliterates division names for slugs as the bundled source does; slugify's own folding without it
     from unidecode import unidecode
 except ImportError:
     unidecode = None  # type: ignore[assignment]
-    UNIDECODE_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    UNIDECODE_IMPORT_ERROR = None
 
 ORPHAN_SAMPLE_SIZE = 20
 # Slugs of these levels carry no country prefix (germany, europe, emea).
