@@ -24,7 +24,7 @@ description:
   - An ambiguous term fails and lists the candidates; a term that matches nothing fails, or
     returns O(default) when it is given.
   - With O(latitude) and O(longitude) instead of terms, answers the deepest place for the point
-    (a team's own place whose polygon contains it or that lies within O(city_radius_km), else
+    (a team's own place within O(city_radius_km) or whose polygon contains it, else
     the nearest city within O(city_radius_km) in the same first-level division, else the
     containing division, else the nearest division centre, else the country), as
     M(geofoss.netbox.netbox_geo_sites) chooses it.

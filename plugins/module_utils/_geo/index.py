@@ -285,8 +285,9 @@ class GeoIndex:
                max_distance_km: float = 500.0) -> Placement | None:
         """The deepest dataset node for a point, or None when it is far from everything.
 
-        A team's own places come first: the one whose polygon contains the point, else the
-        nearest one with coordinates within `city_radius_km`. Then, deepest first: the
+        A team's own places come first: the nearest one with coordinates within
+        `city_radius_km` (inside the own place whose polygon contains the point, if one does),
+        else the own place whose polygon contains the point. Then, deepest first: the
         nearest city within `city_radius_km` in the same first-level
         division as the point; else the division whose polygon contains the point;
         else the division of the nearest division centre within `max_distance_km` (a
@@ -296,11 +297,13 @@ class GeoIndex:
         city and the division centre must lie in that country too: a site near a border
         stays on its own side.
         """
-        own = self._covering_node(self.own_polygons, lat, lon)
-        if own is not None:
-            return Placement(own, "own_polygon", None, self.division_of(own))
+        own_area = self._covering_node(self.own_polygons, lat, lon)
         for distance, nearby in self.own_places.within(lat, lon, city_radius_km):
-            return Placement(nearby, "own_place", distance, self.division_of(nearby))
+            # a point place counts inside the own polygon only when it is part of it (deeper)
+            if own_area is None or any(node is own_area for node in self.ancestors(nearby)):
+                return Placement(nearby, "own_place", distance, self.division_of(nearby))
+        if own_area is not None:
+            return Placement(own_area, "own_polygon", None, self.division_of(own_area))
         division = self.containing_division(lat, lon)
         country = self.containing_country(lat, lon) if division is None else None
         in_country = None if country is None else (lambda node: self.country_of(node) is country)
