@@ -20,6 +20,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model impo
     iter_node_dicts, read_header, write_dataset,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import run_transform
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import run_module as run_sites
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import run_sync
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.bundled import write_bundled_files
 
@@ -56,7 +57,16 @@ def dataset(tmp_path, name, namespace, src=None, **options):
         for key in ("geo_source_id", "parent"):
             if node[key]:
                 node[key] = "%s_%s" % (namespace, node[key])
-    write_dataset(dest, read_header(dest), nodes)
+    header = read_header(dest)
+    write_dataset(dest, header, nodes)
+    for side_file in header.side_files.values():  # polygons name their nodes too
+        path = os.path.join(os.path.dirname(dest), side_file)
+        with open(path, encoding="utf-8") as handle:
+            collection = json.load(handle)
+        for feature in collection["features"]:
+            feature["properties"]["geo_source_id"] = "%s_%s" % (namespace, feature["properties"]["geo_source_id"])
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(collection, handle)
     return dest, result
 
 
@@ -147,10 +157,12 @@ def test_historic_countries_go_only_through_prune(tmp_path, tree):
 def test_own_places_land_under_their_parents(tmp_path, tree):
     params, namespace = tree
     own = tmp_path / "own.csv"
-    own.write_text("id,name,parent,latitude,longitude\n"
-                   "fra-dc1,FRA DC 1,fra-metro,50.1,8.6\n"
-                   "fra-metro,Frankfurt Metro,DE-HE,50.11,8.68\n"
-                   "tokyo-campus,Tokyo Campus,1850144,,\n", encoding="utf-8")
+    frankfurt = {"type": "Polygon", "coordinates": [[[8.4, 49.9], [9.0, 49.9], [9.0, 50.4], [8.4, 50.4], [8.4, 49.9]]]}
+    (tmp_path / "frankfurt.geojson").write_text(json.dumps(frankfurt), encoding="utf-8")
+    own.write_text("id,name,parent,latitude,longitude,polygon\n"
+                   "fra-dc1,FRA DC 1,fra-metro,50.1,8.6,\n"
+                   "fra-metro,Frankfurt Metro,DE-HE,,,frankfurt.geojson\n"
+                   "tokyo-campus,Tokyo Campus,1850144,,,\n", encoding="utf-8")
     path, result = dataset(tmp_path, "own", namespace, own_places=str(own))
     assert result["counts"]["custom"] == 3
     run_sync(dict(params, dataset=path))
@@ -161,6 +173,21 @@ def test_own_places_land_under_their_parents(tmp_path, tree):
     assert parents == {"custom:fra-metro": "geonames:2905330", "custom:fra-dc1": "custom:fra-metro",
                        "custom:tokyo-campus": "geonames:1850144"}  # Hesse; Tokyo
     assert regions["custom:fra-metro"]["slug"] == "de-frankfurt-metro"
+    # sites: by the data centre's point, and elsewhere in the metro area's polygon
+    for name, latitude, longitude, method, place in (("tp-dc1", 50.101, 8.601, "own_place", "custom:fra-dc1"),
+                                                     ("tp-metro", 50.35, 8.95, "own_polygon", "custom:fra-metro")):
+        site = api("POST", "dcim/sites", json={"name": name + namespace, "slug": name + namespace,
+                                               "latitude": latitude, "longitude": longitude})
+        try:
+            placed = run_sites({"netbox_url": NETBOX_URL, "netbox_token": NETBOX_TOKEN, "dataset": path,
+                                "sites": {"id": site["id"]}, "managed_tag": params["managed_tag"],
+                                "set_time_zone": False, "retries": 2, "timeout": 60.0})
+            assert [(c["placed_in"], c["method"]) for c in placed["changes"]] == [
+                ("%s_%s" % (namespace, place), method)]
+            region = api("GET", "dcim/sites/%d" % site["id"])["region"]
+            assert region["id"] == regions[place]["id"]
+        finally:
+            api("DELETE", "dcim/sites/%d" % site["id"])
 
 
 def test_an_own_places_file_with_an_error_writes_nothing(tmp_path_factory):
