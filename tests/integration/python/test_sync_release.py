@@ -36,7 +36,8 @@ pytestmark = pytest.mark.skipif(not (NETBOX_URL and NETBOX_TOKEN and GEODATA),
 
 def api(method, endpoint, **kwargs):
     response = requests.request(method, "%s/api/%s/" % (NETBOX_URL, endpoint),
-                                headers={"Authorization": "Bearer " + NETBOX_TOKEN}, timeout=60, **kwargs)
+                                headers={"Authorization": ("Bearer " if NETBOX_TOKEN.startswith("nbt_") else "Token ")
+                                         + NETBOX_TOKEN}, timeout=60, **kwargs)
     response.raise_for_status()
     return response.json() if response.content else None
 
