@@ -122,13 +122,16 @@ class Admin:
             actions, models = item.split(":", 1)
             self.post("users/permissions", {"name": "%s-%d" % (name, index), "object_types": models.split(","),
                                             "actions": actions.split(","), "users": [user["id"]], "enabled": True})
+        # A secret is proposed here: NetBox 4.5's API answers a new token without its secret
+        # (4.6 and later answer with the one they made), and 4.4's (v1 tokens only) never
+        # shows a token's key.
+        secret = secrets.token_hex(20)
         if self.session.headers["Authorization"].startswith("Bearer "):
-            token = self.post("users/tokens", {"user": user["id"], "write_enabled": write_enabled})
-            return "nbt_%s.%s" % (token["key"], token["token"]), user
-        # NetBox 4.4: v1 tokens only, whose key its API never shows: the client chooses it
-        key = secrets.token_hex(20)
-        self.post("users/tokens", {"user": user["id"], "key": key, "write_enabled": write_enabled})
-        return key, user
+            token = self.post("users/tokens", {"user": user["id"], "version": 2, "token": secret,
+                                               "write_enabled": write_enabled})
+            return "nbt_%s.%s" % (token["key"], token["token"] or secret), user
+        self.post("users/tokens", {"user": user["id"], "key": secret, "write_enabled": write_enabled})
+        return secret, user
 
     def delete_user(self, user):
         """The user, its tokens and the permissions made for it."""
