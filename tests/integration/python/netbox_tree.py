@@ -21,7 +21,7 @@ NETBOX_TOKEN = os.environ.get("NETBOX_TOKEN")
 
 def api(method: str, endpoint: str, **kwargs: Any) -> Any:
     response = requests.request(method, "%s/api/%s/" % (NETBOX_URL, endpoint),
-                                headers={"Authorization": "Bearer %s" % NETBOX_TOKEN}, timeout=60, **kwargs)
+                                headers={"Authorization": ("Bearer " if NETBOX_TOKEN.startswith("nbt_") else "Token ") + NETBOX_TOKEN}, timeout=60, **kwargs)
     response.raise_for_status()
     return response.json() if response.content else None
 

@@ -59,10 +59,22 @@ def test_token_reads_status_and_regions(which):
     assert isinstance(nb.dcim.regions.count(), int)
 
 
-def test_v2_token_has_the_v2_form():
-    assert NETBOX_TOKEN.startswith("nbt_") and "." in NETBOX_TOKEN
+def test_default_token_is_v2_where_netbox_has_them():
+    release = tuple(int(part) for part in api().status()["netbox-version"].split(".")[:2])
+    if release >= (4, 5):
+        assert NETBOX_TOKEN.startswith("nbt_") and "." in NETBOX_TOKEN
+    else:  # v1 tokens only before NetBox 4.5
+        assert len(NETBOX_TOKEN) == 40 and not NETBOX_TOKEN.startswith("nbt_")
     if NETBOX_TOKEN_V1:
         assert len(NETBOX_TOKEN_V1) == 40
+
+
+def test_status_names_the_release_that_answers():
+    result = local_netbox("status")
+    assert result.returncode == 0, result.stderr
+    served = api().status()["netbox-version"]
+    assert "release:    NetBox %s " % served in result.stdout
+    assert "(API answers: NetBox %s)" % served in result.stdout
 
 
 def test_bad_token_is_refused():
