@@ -19,6 +19,7 @@ seeded random generator, so a failing run reproduces with the same seed:
         ... proxy.url ...                        # point the client here
         proxy.persist("unavailable", count=20)   # the next 20 matching requests get this fault
         proxy.persist("none", count=3)           # ("none": the next 3 pass; queue it first to delay a fault)
+        proxy.persist("reset", 1, method="PATCH")  # the next PATCH is reset, other requests go on
         proxy.log                                # one FaultRecord per request
         proxy.counts()                           # {"throttle": 3, "none": 40, ...}
 
@@ -198,7 +199,7 @@ class FaultProxy:
         self._stopped = threading.Event()  # set when the port is closed
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._persistent = []  # [fault, remaining] entries, used in order
+        self._persistent = []  # [fault, remaining, method or None] entries, used in order
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
         self.port = self._server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
@@ -223,14 +224,11 @@ class FaultProxy:
         if not self.matches(method, path):
             return NO_FAULT, False
         with self._lock:
-            while self._persistent:
-                entry = self._persistent[0]
-                if entry[1] > 0:
+            self._persistent = [entry for entry in self._persistent if entry[1] > 0]
+            for entry in self._persistent:
+                if entry[2] is None or entry[2] == method.upper():
                     entry[1] -= 1
-                    if entry[1] == 0:
-                        self._persistent.pop(0)
                     return entry[0], True
-                self._persistent.pop(0)
             draw = self._random.random()
         threshold = 0.0
         for fault in FAULTS:
@@ -239,15 +237,17 @@ class FaultProxy:
                 return fault, False
         return NO_FAULT, False
 
-    def persist(self, fault, count):
-        """The next `count` matching requests get `fault` (queued after earlier persist() calls).
+    def persist(self, fault, count, method=None):
+        """The next `count` matching requests (of `method` only, when given) get `fault`, queued
+        after earlier persist() calls for the same requests.
 
         `fault` "none" lets them pass untouched: persist("none", 3) then persist("unavailable", 99)
-        is "NetBox goes down after the third request"."""
+        is "NetBox goes down after the third request"; persist("drop_after", 1, method="DELETE")
+        is "the answer to the first DELETE is lost", whatever comes before it."""
         if fault not in FAULTS and fault != NO_FAULT:
             raise ValueError("unknown fault %r; known: %s" % (fault, ", ".join(FAULTS)))
         with self._lock:
-            self._persistent.append([fault, int(count)])
+            self._persistent.append([fault, int(count), method.upper() if method else None])
 
     def clear(self):
         """Forget queued persistent faults and stop random ones: from now on everything passes."""
