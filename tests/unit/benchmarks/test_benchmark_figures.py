@@ -34,7 +34,7 @@ def test_every_block_of_the_docs_is_known_and_rendered_somewhere():
 
 
 def test_only_files_a_benchmark_wrote_are_read():
-    names = [name for name, _ in report.load_runs()]
+    names = [name for name, _results in report.load_runs()]
     assert names and all(report.RUN_FILE.match(name) for name in names)
     for name, results in report.load_runs():
         # bench.py and sites_placement.py write these; a hand-made file would lack them
