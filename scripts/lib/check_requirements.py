@@ -5,7 +5,7 @@
 at a version the file allows: after `pip install -r`, so that a missing or wrong package
 fails the set-up naming it, instead of turning into skipped tests later.
 
-    python check_requirements.py requirements.txt tests/requirements.txt [--constraint 'ansible-core>=2.19,<2.20']
+    python check_requirements.py requirements.txt tests/requirements.txt [--require 'ansible-core>=2.19,<2.20']
 
 Exit 0 when all are there; 1 with one line per problem otherwise.
 """
@@ -58,11 +58,11 @@ def main(argv: list[str]) -> int:
     requirements, extra = [], []
     args = iter(argv)
     for arg in args:
-        if arg == "--constraint":
-            extra.append(("--constraint", 0, next(args)))
+        if arg == "--require":
+            extra.append(("--require", 0, next(args)))
         else:
             requirements.extend(read_requirements(arg))
-    # a --constraint overrides the file's line for the same package (the matrix's ansible-core)
+    # a --require replaces the files' line for the same package (the versions stage's ansible-core)
     constrained = {Requirement(text).name.lower() for _, _, text in extra}
     requirements = [r for r in requirements if Requirement(r[2]).name.lower() not in constrained] + extra
     found = problems(requirements)

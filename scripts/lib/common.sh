@@ -13,16 +13,17 @@ find_python() {
   "$REPO/scripts/local-netbox" python
 }
 
-# pip_install VENV LABEL REQUIREMENT-FILE... [--constraint SPEC]: install the files into VENV,
-# then check that every requirement is there at an allowed version. A failure stops here,
-# naming what is missing and the pip log; nothing is remembered, so the next run tries again.
+# pip_install VENV LABEL REQUIREMENT-FILE... [--require SPEC]: install the files (and SPEC,
+# which replaces the files' line for its package) into VENV, then check that every requirement
+# is there at an allowed version. A failure stops here, naming what is missing and the pip
+# log; nothing is remembered, so the next run tries again.
 pip_install() {
-  local venv=$1 label=$2 files=() pip_args=() check_args=()
+  local venv=$1 label=$2 pip_args=() check_args=()
   shift 2
   while [ $# -gt 0 ]; do
     case "$1" in
-      --constraint) pip_args+=("$2"); check_args+=(--constraint "$2"); shift ;;
-      *) files+=("$1"); pip_args+=(-r "$1"); check_args+=("$1") ;;
+      --require) pip_args+=("$2"); check_args+=(--require "$2"); shift ;;
+      *) pip_args+=(-r "$1"); check_args+=("$1") ;;
     esac
     shift
   done
@@ -37,8 +38,8 @@ pip_install() {
 
 # ensure_venv [VENV PYTHON ANSIBLE-CORE-SPEC]: the collection's venv with the modules'
 # requirements and the test tools; by default .venv with ansible-core from
-# tests/requirements.txt (2.21) on the first Python >= 3.12 found. The version matrix
-# (scripts/test matrix) passes another folder, interpreter and ansible-core range.
+# tests/requirements.txt (2.21) on the first Python >= 3.12 found. The versions stage of
+# scripts/test passes another folder, interpreter and ansible-core range.
 ensure_venv() {
   local venv=${1:-$VENV} python=${2:-} core=${3:-} stamp want
   stamp="$venv/.geofoss-requirements"
@@ -56,7 +57,7 @@ ensure_venv() {
     grep -v '^ansible-core\b' "$REPO/tests/requirements.txt" >"$tests"
   fi
   pip_install "$venv" "the collection's requirements and test tools${core:+ ($core)}" \
-    "$REPO/requirements.txt" "$tests" ${core:+--constraint "$core"}
+    "$REPO/requirements.txt" "$tests" ${core:+--require "$core"}
   echo "$want" >"$stamp"
 }
 
