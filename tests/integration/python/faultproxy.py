@@ -61,14 +61,14 @@ DEFAULT_LIFETIME = 900.0
 class FaultRecord:
     """What happened to one request."""
 
-    number: int          # 1-based arrival order
+    number: int          # 1-based arrival order (the order of proxy.log)
     method: str
     path: str
     fault: str           # one of FAULTS, or "none"
     forwarded: bool      # the upstream saw the request (a write may have landed)
     status: int | None   # the upstream's status, or the injected one; None when no status was sent
     persistent: bool     # the fault came from persist(), not from the dice
-    seconds: float       # time spent in the proxy
+    seconds: float       # time spent in the proxy; None while the answer is not sent yet
 
 
 class _Server(ThreadingHTTPServer):
@@ -112,13 +112,12 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        fault, persistent = proxy.choose(self.command, self.path)
-        record = FaultRecord(0, self.command, self.path, fault, False, None, persistent, 0.0)
+        record = proxy.arrive(self.command, self.path)
         try:
-            self._answer(proxy, fault, body, record)
+            self._answer(proxy, record.fault, body, record)
         finally:
             record.seconds = round(time.monotonic() - started, 4)
-            proxy.record(record)
+            proxy.answered(record)
 
     def _answer(self, proxy, fault, body, record):
         if fault in ("throttle", "unavailable", "bad_gateway"):
@@ -198,7 +197,7 @@ class FaultProxy:
         self.stopping = threading.Event()  # set when stop() begins: held answers give up
         self._stopped = threading.Event()  # set when the port is closed
         self._random = random.Random(seed)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._persistent = []  # [fault, remaining, method or None] entries, used in order
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
         self.port = self._server.server_address[1]
@@ -261,13 +260,19 @@ class FaultProxy:
             self.faults = dict(faults)
 
     # bookkeeping -----------------------------------------------------------------
-    def record(self, record):
-        with self._lock:
-            record.number = len(self.log) + 1
+    def arrive(self, method, path) -> FaultRecord:
+        """A request arrived: its fault, and its record in the log (its number is its place there)."""
+        with self._lock:  # the draws and the log in the same order
+            fault, persistent = self.choose(method, path)
+            record = FaultRecord(len(self.log) + 1, method, path, fault, False, None, persistent, None)
             self.log.append(record)
-            if self.log_path:
-                with open(self.log_path, "a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")
+        return record
+
+    def answered(self, record):
+        """A request's answer went out (or the connection closed): append it to the log file."""
+        if self.log_path:
+            with self._lock, open(self.log_path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")
 
     def counts(self) -> dict:
         """Requests per fault ("none" for those that passed untouched)."""
