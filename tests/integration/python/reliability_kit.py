@@ -22,8 +22,7 @@ import time
 import uuid
 
 import pytest
-
-requests = pytest.importorskip("requests")
+import requests
 
 NETBOX_URL = os.environ.get("NETBOX_URL")
 NETBOX_TOKEN = os.environ.get("NETBOX_TOKEN")

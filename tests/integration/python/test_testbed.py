@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 
+import pynetbox
 import pytest
-
-pynetbox = pytest.importorskip("pynetbox")
 
 NETBOX_URL = os.environ.get("NETBOX_URL")
 NETBOX_TOKEN = os.environ.get("NETBOX_TOKEN")
@@ -94,13 +92,12 @@ def test_region_create_and_delete():
 
 def test_up_again_reuses_the_instance():
     before = gunicorn_pid()
-    started = time.monotonic()
     result = local_netbox("up")
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
-    assert "reusing" in result.stderr
+    # reused, not restarted: the same gunicorn, and no template or migration step ran
+    assert "reusing" in result.stderr, result.stderr
+    assert "migrating" not in result.stderr and "installing" not in result.stderr, result.stderr
     assert gunicorn_pid() == before
-    assert elapsed < 10, "a second `up` took %.1f s" % elapsed
 
 
 def test_up_fresh_empties_the_instance():

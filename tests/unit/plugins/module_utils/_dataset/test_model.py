@@ -127,6 +127,8 @@ def test_names_equal_in_other_case_are_different_siblings(tmp_path):
     nodes = small_world()[2:]
     nodes.append(node("geonames:1", "country", "GERMANY", "germany-1", "geonames:6255148", country_code="XX"))
     write_dataset(str(tmp_path / "ds.jsonl"), DatasetHeader(), nodes)
+    written = {n["name"]: n["parent"] for n in iter_node_dicts(str(tmp_path / "ds.jsonl"))}
+    assert written["Germany"] == written["GERMANY"] == "geonames:6255148"
 
 
 def test_presorted_stream_is_checked(tmp_path):
@@ -139,11 +141,11 @@ def test_models_per_level():
     data = small_world()[0]
     assert isinstance(parse_node(data), CityNode)
     assert parse_node(data).to_dict() == data
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="attributes.country_code is required at level city"):
         parse_node(dict(data, attributes=dict(data["attributes"], country_code=None)))
-    with pytest.raises(ValueError):
-        parse_node(dict(small_world()[3], parent="geonames:1"))  # continents are roots
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a continent has no parent"):
+        parse_node(dict(small_world()[3], parent="geonames:1"))
+    with pytest.raises(ValueError, match=r"(?s)slug.*should match pattern"):
         Node.model_validate(dict(data, slug="Has Space"))
     assert node_problem(data) is None
 
