@@ -141,11 +141,11 @@ def test_models_per_level():
     data = small_world()[0]
     assert isinstance(parse_node(data), CityNode)
     assert parse_node(data).to_dict() == data
-    with pytest.raises(ValueError, match="attributes.country_code is required at level city"):
+    with pytest.raises(ValueError, match="attributes.country_code: required at level city"):
         parse_node(dict(data, attributes=dict(data["attributes"], country_code=None)))
     with pytest.raises(ValueError, match="a continent has no parent"):
         parse_node(dict(small_world()[3], parent="geonames:1"))
-    with pytest.raises(ValueError, match=r"(?s)slug.*should match pattern"):
+    with pytest.raises(ValueError, match="slug: .Has Space. is not 1-100 characters of a-z, 0-9, - and _"):
         Node.model_validate(dict(data, slug="Has Space"))
     assert node_problem(data) is None
 
