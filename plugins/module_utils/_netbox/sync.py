@@ -30,7 +30,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoF
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
     HttpClient, below_minimum, http_client_from, http_option_problems,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG, SOURCE_FIELD
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError, chunks
@@ -285,7 +285,7 @@ class Sync:
         if schema is not None and [m for m in missing if not m.endswith(" dcim.region")]:
             self.fail("NetBox's schema needs changes (%s) and the token may not make them (missing: %s); an "
                       "administrator must: %s" % ("; ".join(schema.todo), ", ".join(missing),
-                                                 _schema.instructions(self.tag, schema.attribute_fields)))
+                                                  _schema.instructions(self.tag, schema.attribute_fields)))
         if missing:
             self.fail("the NetBox token lacks: %s on regions (an administrator must grant them, or the token has "
                       "write disabled); nothing was written" % ", ".join(missing))
