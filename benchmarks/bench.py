@@ -132,6 +132,8 @@ class Bench:
         self.datasets = {}
         self.results = {"started": _now(), "stages_run": args.only, "runs_per_short_step": args.runs,
                         "machine": machine_info(), "load_average_start": load_average(), "stages": {}}
+        if args.series:
+            self.results["series"] = args.series  # one of the runs of `benchmarks/run --netbox-versions`
 
     # -- plumbing ----------------------------------------------------------------------------
     def log(self, message):
@@ -383,6 +385,8 @@ def parse_args(argv):
     parser.add_argument("--ceiling-limit", type=int, default=0,
                         help="post only the first N world regions in the ceiling stage (default: all)")
     parser.add_argument("--ceiling-streams", default="1,2,4", help="stream counts of the raw ceiling")
+    parser.add_argument("--series", default="",
+                        help="the name shared by the runs of one `benchmarks/run --netbox-versions` (one per release)")
     parser.add_argument("--results", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
