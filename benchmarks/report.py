@@ -381,9 +381,9 @@ def block_releases(runs) -> str:
     members = sorted(((name, results) for name, results in runs if results.get("series") == series[-1]),
                      key=lambda run: _release(run[1]))
     machine = members[0][1].get("machine", {})
-    lines = ["Series `%s` (`benchmarks/results/%s`): one release after another on the same %s CPUs as the "
-             "client, each NetBox with %s gunicorn workers x %s threads." % (
-                 series[-1], ", ".join(name for name, _results in members), machine.get("cpus"),
+    lines = ["Series `%s` (in `benchmarks/results/`: %s): one release after another on the same %s CPUs as "
+             "the client, each NetBox with %s gunicorn workers x %s threads." % (
+                 series[-1], ", ".join("`%s`" % name for name, _results in members), machine.get("cpus"),
                  members[0][1].get("netbox", {}).get("gunicorn_workers"),
                  members[0][1].get("netbox", {}).get("gunicorn_threads")), "",
              "| NetBox | world first import | no-change re-run | raw bulk-POST ceiling (best of %s streams) "
