@@ -12,24 +12,15 @@ import itertools
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetHeader, write_dataset
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import LTREE, MPTT, release_of, tree_kind
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import FIRST_MPTT_BATCH, run_sync
 
 from fake_netbox import FakeNetBox
 from test_sync import COUNTRIES, DIVISIONS, managed, node, params, sync  # pylint: disable=import-error
+from test_sync import dataset  # noqa: F401  pylint: disable=import-error,unused-import  # the fixture
 
 MPTT_RELEASES = ("4.4.10", "4.5.10", "4.6.8")
-
-
-@pytest.fixture
-def dataset(tmp_path):
-    def make(nodes, name="d.jsonl"):
-        path = str(tmp_path / name)
-        write_dataset(path, DatasetHeader(), nodes)
-        return path
-    return make
 
 
 def fake(version):
