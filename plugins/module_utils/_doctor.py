@@ -193,11 +193,11 @@ def check_cache_folder(folder, datasets, disk_usage=shutil.disk_usage) -> Check:
     """The cache folder (or the folder it will be made in) is writable and has room."""
     folder = os.path.abspath(os.path.expanduser(folder))
     existing = folder
-    while not os.path.isdir(existing):
-        parent = os.path.dirname(existing)
-        if parent == existing:
-            break
-        existing = parent
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return Check("cache_folder", FAILED, "%s cannot be created: %s is not a folder" % (folder, existing),
+                     "choose another geo_cache_dir, or move %s away" % existing)
     try:
         handle, probe = tempfile.mkstemp(prefix=".geofoss-doctor-", dir=existing)
         os.close(handle)

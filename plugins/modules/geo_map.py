@@ -20,7 +20,7 @@ description:
   - Sites of a M(geofoss.netbox.netbox_geo_sites) run (its O(sites_file)) are plotted and
     coloured by how each was placed (nearest city, division polygon, nearest division centre,
     country polygon, nearest place in the country); sites it could not place are red crosses.
-  - The country outlines are Natural Earth admin-0 polygons: the dataset's C(.admin0.geojson)
+  - The country outlines are Natural Earth admin-0 polygons, from the dataset's C(.admin0.geojson)
     side file (written by M(geofoss.netbox.geo_transform) with C(enrich=natural_earth)) or
     O(polygons). Without them the map shows the sites on a graticule and says so.
   - The PNG is replaced atomically and only when its pixels change.
