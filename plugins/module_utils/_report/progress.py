@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Progress of a long run, for people watching a terminal or an AWX job log.
+
+A module cannot print while it runs, so it writes small JSON snapshots to a progress file
+(``Progress``: at most one write a second, atomically, the phase, done, total and the
+times); the collection's action plugin runs the module and reads that file meanwhile,
+printing a line now and then (``ProgressReporter``):
+
+    create 12,400 / 34,856 regions, 38/s, about 9 min left
+
+Nothing is printed before a run has lasted one interval, so a short run prints nothing extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import atomic_write_bytes
+
+PROGRESS_KIND = "geofoss.netbox/progress"
+WRITE_EVERY = 1.0  # seconds between two writes of the progress file (phase changes are written at once)
+DEFAULT_INTERVAL = 15  # seconds between two printed lines, and before the first
+
+
+class Progress:
+    """The module's side: phases and counts, written to `path` now and then (thread-safe:
+    the sync's write streams advance it from several threads)."""
+
+    def __init__(self, path, clock=time.time, write_every=WRITE_EVERY, write=None):
+        self.path = path
+        self.clock = clock
+        self.write_every = write_every
+        self._write = write or _write_json
+        self._lock = threading.Lock()
+        self._written = None
+        self.state = {"kind": PROGRESS_KIND, "started": clock(), "phase": None, "unit": None, "done": 0,
+                      "total": None, "phase_started": None, "updated": None, "finished": False}
+
+    def phase(self, name, total=None, unit="regions"):
+        """A new phase (create, update, read, ...); `total` None when it is not known yet."""
+        with self._lock:
+            now = self.clock()
+            self.state.update(phase=name, unit=unit, done=0, total=total, phase_started=now)
+            self._flush(now, force=True)
+
+    def advance(self, count=1):
+        with self._lock:
+            self.state["done"] += count
+            self._flush(self.clock())
+
+    def finish(self):
+        with self._lock:
+            self.state["finished"] = True
+            self._flush(self.clock(), force=True)
+
+    def _flush(self, now, force=False):
+        if not force and self._written is not None and now - self._written < self.write_every:
+            return
+        self.state["updated"] = now
+        self._written = now
+        try:
+            self._write(self.path, self.state)
+        except OSError:
+            pass  # progress is for people watching; a full disk must not end the run
+
+
+class NoProgress:
+    """Progress that goes nowhere (no progress file asked for)."""
+
+    def phase(self, name, total=None, unit="regions"):
+        pass
+
+    def advance(self, count=1):
+        pass
+
+    def finish(self):
+        pass
+
+
+def progress_to(path, clock=time.time):
+    """A Progress writing to `path`, or a NoProgress without one."""
+    return Progress(path, clock=clock) if path else NoProgress()
+
+
+def _write_json(path, state):
+    atomic_write_bytes(path, json.dumps(state, sort_keys=True).encode("utf-8"))
+
+
+def read_progress(path) -> dict | None:
+    """The last snapshot, or None (not written yet, or being replaced)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("kind") == PROGRESS_KIND else None
+
+
+def _count(number) -> str:
+    return "{:,}".format(int(number))
+
+
+def _time_left(seconds) -> str:
+    if seconds < 90:
+        return "about %d s left" % max(1, round(seconds))
+    if seconds < 90 * 60:
+        return "about %d min left" % round(seconds / 60)
+    return "about %.1f h left" % (seconds / 3600)
+
+
+def progress_line(snapshot) -> str | None:
+    """ "create 12,400 / 34,856 regions, 38/s, about 9 min left", from one snapshot."""
+    if not snapshot or not snapshot.get("phase"):
+        return None
+    done, total, unit = snapshot.get("done") or 0, snapshot.get("total"), snapshot.get("unit") or ""
+    text = "%s %s" % (snapshot["phase"], _count(done))
+    if total:
+        text += " / %s" % _count(total)
+    text += " %s" % unit if unit else ""
+    elapsed = (snapshot.get("updated") or 0) - (snapshot.get("phase_started") or 0)
+    if done and elapsed > 0:
+        rate = done / elapsed
+        text += ", %s/s" % ("%.0f" % rate if rate >= 10 else "%.1f" % rate)
+        if total and total > done:
+            text += ", " + _time_left((total - done) / rate)
+    return text
+
+
+class ProgressReporter:
+    """The controller's side: which snapshots become printed lines. Silent for the first
+    `interval` seconds of a run, then a line at most every `interval` seconds, and only
+    when something moved."""
+
+    def __init__(self, interval=DEFAULT_INTERVAL, started=None, clock=time.monotonic):
+        self.interval = interval
+        self.clock = clock
+        self.started = clock() if started is None else started
+        self.last_printed = self.started
+        self.last_line = None
+
+    def poll(self, snapshot) -> str | None:
+        now = self.clock()
+        if self.interval <= 0 or now - self.last_printed < self.interval:
+            return None
+        line = progress_line(snapshot)
+        if line is None or line == self.last_line:
+            return None
+        self.last_printed, self.last_line = now, line
+        return line
+
+
+def remove_progress(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
