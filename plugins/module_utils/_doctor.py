@@ -358,4 +358,3 @@ def run_doctor(params, http=None, clock=time.monotonic) -> dict:
         "healthy": counts[FAILED] == 0,
         "duration": round(clock() - started, 3),
     }
-

@@ -37,8 +37,10 @@ attributes:
     description: The doctor only reads; check mode runs the same checks.
   diff_mode:
     support: none
+    description: Nothing to compare.
   platform:
     support: full
+    description: Runs on the controller or any host with the Python requirements.
     platforms: posix
   action_group:
     support: full

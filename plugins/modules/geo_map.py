@@ -35,8 +35,10 @@ attributes:
     description: Draws in memory and tells whether the file would change; writes nothing.
   diff_mode:
     support: none
+    description: Nothing to compare.
   platform:
     support: full
+    description: Runs on the controller or any host with the Python requirements.
     platforms: posix
 options:
   dest:

@@ -222,7 +222,7 @@ def outline_path(geometry, tolerance=0.0):
     for ring in _rings(_simplified(geometry, tolerance)):
         if len(ring) < 3:
             continue
-        vertices.extend((float(x), float(y)) for x, y, *_ in ring)
+        vertices.extend((float(point[0]), float(point[1])) for point in ring)
         codes.extend([Path.MOVETO] + [Path.LINETO] * (len(ring) - 2) + [Path.CLOSEPOLY])
     return Path(vertices, codes) if vertices else None
 
@@ -234,7 +234,7 @@ def _main_parts(geometry):
     kind = (geometry or {}).get("type")
     polygons = [geometry["coordinates"]] if kind == "Polygon" else list(geometry["coordinates"]) if kind == "MultiPolygon" else []
     outers = [polygon[0] for polygon in polygons if polygon and len(polygon[0]) >= 3]
-    areas = [abs(sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in zip(ring, ring[1:]))) / 2 for ring in outers]
+    areas = [abs(sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:]))) / 2 for ring in outers]
     largest = max(areas, default=0)
     return [ring for ring, area in zip(outers, areas) if area >= largest / 4]
 

@@ -53,8 +53,8 @@ OUTLINES = {"type": "FeatureCollection", "features": [
     {"type": "Feature", "properties": {"geo_source_id": "geonames:1", "name": "Aland", "country_code": "AA"},
      "geometry": box(0, 40, 10, 50)},
     {"type": "Feature", "properties": {"geo_source_id": "geonames:2", "name": "Bland", "country_code": "BB"},
-     "geometry": {"type": "MultiPolygon", "coordinates": [box(10, 40, 20, 50)["coordinates"],
-                                                           box(-60, 10, -59, 11)["coordinates"]]}},
+     "geometry": {"type": "MultiPolygon",
+                  "coordinates": [box(10, 40, 20, 50)["coordinates"], box(-60, 10, -59, 11)["coordinates"]]}},
     {"type": "Feature", "properties": {"geo_source_id": "geonames:9", "name": "Cland", "country_code": "CC"},
      "geometry": box(0, 30, 20, 40)},
 ]}

@@ -39,7 +39,7 @@ def test_the_module_writes_at_most_once_a_second_but_every_phase_change_at_once(
     clock, writes = Clock(), []
     progress = Progress(str(tmp_path / "p.json"), clock=clock, write=lambda path, state: writes.append(dict(state)))
     progress.phase("create", total=1000)
-    for _ in range(50):
+    for step in range(50):
         progress.advance(10)  # all at the same instant: no write
     assert [w["done"] for w in writes] == [0]
     clock.now += 1.0
@@ -66,7 +66,7 @@ def test_the_file_is_whole_json_the_reader_understands(tmp_path):
 def test_threads_advancing_together_lose_no_count(tmp_path):
     progress = Progress(str(tmp_path / "p.json"), write=lambda path, state: None)
     progress.phase("create", total=8000)
-    threads = [threading.Thread(target=lambda: [progress.advance() for _ in range(2000)]) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: [progress.advance() for step in range(2000)]) for thread in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -94,7 +94,7 @@ def test_a_short_run_prints_nothing_and_a_long_one_a_line_per_interval():
         line = reporter.poll(snapshot(second))
         if line:
             printed.append((second, line))
-    assert [second for second, _ in printed] == [10, 20, 30]  # nothing in the first 10 s
+    assert [second for second, line in printed] == [10, 20, 30]  # nothing in the first 10 s
     assert printed[0][1] == "create 10 / 100 regions, 1.0/s, about 2 min left"
 
 
