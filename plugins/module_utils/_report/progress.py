@@ -118,6 +118,8 @@ def progress_line(snapshot) -> str | None:
     if not snapshot or not snapshot.get("phase"):
         return None
     done, total, unit = snapshot.get("done") or 0, snapshot.get("total"), snapshot.get("unit") or ""
+    if not done and not total:  # a phase that is one step (reading, planning): its name
+        return ("%s %s" % (snapshot["phase"], unit)).strip()
     text = "%s %s" % (snapshot["phase"], _count(done))
     if total:
         text += " / %s" % _count(total)

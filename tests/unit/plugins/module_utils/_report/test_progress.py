@@ -32,6 +32,8 @@ def test_the_line_names_the_phase_counts_rate_and_time_left():
                           "phase_started": 0.0, "updated": 4.0}) == "read 2,000 regions, 500/s"
     assert progress_line({"phase": "read", "unit": "rows", "done": 3, "total": None, "phase_started": 0.0,
                           "updated": 2.0}) == "read 3 rows, 1.5/s"
+    assert progress_line({"phase": "plan", "unit": "", "done": 0, "total": None}) == "plan"
+    assert progress_line({"phase": "read", "unit": "regions", "done": 0, "total": None}) == "read regions"
     assert progress_line(None) is None and progress_line({"phase": None}) is None
 
 
