@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import redact
-from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
+from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, http_client_from
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import ATTRIBUTE_FIELDS, SOURCE_FIELD
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch import DEFAULT_DATASETS
 
@@ -71,6 +72,7 @@ DATASET_BYTES = {
 }
 DATASET_FILE_BYTES = 64 * MIB  # the dataset and its polygons side files, a world with cities
 UNKNOWN_DATASET_BYTES = 16 * MIB
+PUBLISHER_TIMEOUT = 10.0  # seconds for one HEAD to a data publisher (no retries)
 
 
 @dataclass
@@ -160,29 +162,22 @@ def check_permissions(nb, modules, prune=False) -> list:
     return checks
 
 
-def check_schema(nb, fields, tag) -> Check:
-    """The custom fields and the tag the sync needs: present, or creatable by this token."""
-    try:
-        present = {cf["name"] for cf in nb.iter_objects("extras/custom-fields", params={"name": list(fields)},
-                                                        fields=("id", "name"))}
-        tag_present = bool(list(nb.iter_objects("extras/tags", params={"slug": tag}, fields=("id", "slug"))))
-    except NetBoxError as exc:
-        if exc.status != 403:
-            raise
-        return Check("schema", WARNING, "the token may not view custom fields and tags, so their presence is unknown",
-                     "grant view on extras.customfield and extras.tag, or let an administrator check them")
-    missing = ["custom field %s" % name for name in fields if name not in present] + ["tag %s" % tag] * (not tag_present)
-    if not missing:
-        return Check("schema", OK, "custom field(s) %s and tag %s are present" % (", ".join(fields), tag))
-    wanted = {"extras.customfield": ("add",) * any(name not in present for name in fields),
-              "extras.tag": ("add",) * (not tag_present)}
-    lacking = nb.missing_permissions({model: actions for model, actions in wanted.items() if actions})
+def check_schema(nb, tag, attribute_fields=False) -> Check:
+    """The custom fields and the tag the sync needs: present, or creatable by this token
+    (the sync's own inspection, schema.inspect, which writes nothing)."""
+    schema = _schema.inspect(nb, tag, attribute_fields)
+    if not schema.todo:
+        return Check("schema", OK, "the custom fields and the tag %s are present" % tag)
+    if not schema.visible:
+        return Check("schema", FAILED, schema.unwritable(),
+                     "an administrator creates them, or grants view and add on extras.customfield and extras.tag")
+    lacking = nb.missing_permissions(schema.permissions())
     if lacking:
         return Check("schema", FAILED, "NetBox lacks %s and the token may not create them (it lacks %s)"
-                     % (", ".join(missing), ", ".join(lacking)),
-                     "an administrator creates them (docs/security.md lists their settings) or grants %s"
-                     % ", ".join(lacking))
-    return Check("schema", OK, "NetBox lacks %s; the first sync creates them (the token may)" % ", ".join(missing))
+                     % (", ".join(schema.todo), ", ".join(lacking)),
+                     "an administrator creates them (%s) or grants %s"
+                     % (_schema.instructions(tag, attribute_fields), ", ".join(lacking)))
+    return Check("schema", OK, "NetBox lacks %s; the first sync creates them (the token may)" % ", ".join(schema.todo))
 
 
 def needed_bytes(datasets) -> int:
@@ -302,7 +297,7 @@ def check_time_zones(zone_loader=None, finder=None) -> list:
 
 
 # -- the run -----------------------------------------------------------------------------------
-def netbox_checks(params, http, schema_fields, tag) -> list:
+def netbox_checks(params, http) -> list:
     url, token = params.get("netbox_url"), params.get("netbox_token")
     if not url or not token:
         return [Check("netbox", FAILED, "no NetBox URL or token given",
@@ -326,24 +321,26 @@ def netbox_checks(params, http, schema_fields, tag) -> list:
         checks.append(Check("token", OK, "NetBox accepts the token"))
         checks.extend(check_permissions(nb, params.get("modules") or list(MODULE_PERMISSIONS), params.get("prune")))
         if "netbox_geo_sync" in (params.get("modules") or MODULE_PERMISSIONS):
-            checks.append(check_schema(nb, schema_fields, tag))
+            checks.append(check_schema(nb, params.get("managed_tag") or DEFAULT_MANAGED_TAG,
+                                       bool(params.get("attribute_fields"))))
     except NetBoxError as exc:
         checks.append(Check("netbox", FAILED, exc.message, "see the message"))
     return checks
 
 
-def run_doctor(params, http=None, clock=time.monotonic) -> dict:
-    """Every check, in the order a run needs them; the module's result."""
+def run_doctor(params, http=None, publishers=None, clock=time.monotonic) -> dict:
+    """Every check, in the order a run needs them; the module's result. `http` talks to
+    NetBox (the module's HTTP options); `publishers` asks the data publishers, once each and
+    briefly, so that an offline machine answers fast."""
     started = clock()
-    http = http or HttpClient(retries=int(params.get("retries") or 0), read_timeout=float(params.get("timeout") or 10),
-                              connect_timeout=float(params.get("connect_timeout") or 5),
-                              validate_certs=params.get("validate_certs", True), ca_path=params.get("ca_path"))
-    fields = [SOURCE_FIELD] + (list(ATTRIBUTE_FIELDS) if params.get("attribute_fields") else [])
-    checks = netbox_checks(params, http, fields, params.get("managed_tag") or "geo-managed")
+    http = http or http_client_from(params)
+    publishers = publishers or http_client_from(params, retries=0, connect_timeout=PUBLISHER_TIMEOUT,
+                                                read_timeout=PUBLISHER_TIMEOUT)
+    checks = netbox_checks(params, http)
     source = params.get("source") or "bundled"
     datasets = list(params.get("datasets") or DEFAULT_DATASETS.get(source, ()))
     checks.append(check_cache_folder(params.get("cache_dir"), datasets))
-    checks.extend(check_source_age(os.path.abspath(os.path.expanduser(params.get("cache_dir"))), http,
+    checks.extend(check_source_age(os.path.abspath(os.path.expanduser(params.get("cache_dir"))), publishers,
                                    online=params.get("online", True)))
     checks.extend(check_python_requirements())
     checks.extend(check_time_zones())

@@ -24,13 +24,15 @@ description:
     tag O(managed_tag) are present, or the token may create them.
   - The cache folder O(cache_dir) is writable and has room for O(datasets); each downloaded file
     in it is as new as the publisher's (an HTTP HEAD, C(Last-Modified)) when O(online); a
-    publisher that does not answer is a warning (offline), not a failure.
+    publisher that does not answer is a warning (offline), not a failure. The publishers are
+    asked once each (no retries), 10 seconds at most.
   - The Python requirements import, and the time zone data (the IANA database, timezonefinder)
     answers.
 author:
   - geofoss.netbox contributors (@geofoss)
 extends_documentation_fragment:
   - geofoss.netbox.netbox
+  - geofoss.netbox.http_client
 attributes:
   check_mode:
     support: full
@@ -84,10 +86,6 @@ options:
     description: Compare the cached downloads with the publishers' (one HTTP HEAD per file).
     type: bool
     default: true
-  retries:
-    description: How many times a request that failed is retried (the doctor should answer fast).
-    type: int
-    default: 1
 notes:
   - The module fails only on bad options; the checks' outcome is in RV(healthy) and RV(counts).
 requirements:
@@ -157,12 +155,9 @@ else:
 
 
 def main():
-    spec = netbox_connection_spec()
-    spec.pop("rate_limit")
-    spec["retries"]["default"] = 1
     module = AnsibleModule(
         argument_spec=dict(
-            spec,
+            netbox_connection_spec(),
             modules=dict(type="list", elements="str", choices=["netbox_geo_sync", "netbox_geo_sites"],
                          default=["netbox_geo_sync", "netbox_geo_sites"]),
             prune=dict(type="bool", default=False),

@@ -21,8 +21,9 @@ import traceback
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import iter_node_dicts, read_header
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import ADMIN0_POLYGONS
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import natural_earth
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import atomic_write_bytes
 
 try:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -186,7 +187,7 @@ def read_outlines(path, countries=None):
 def side_file_outlines(dataset):
     """The dataset's admin-0 polygons side file, or None."""
     try:
-        named = read_header(dataset).side_files.get("admin0_polygons")
+        named = read_header(dataset).side_files.get(ADMIN0_POLYGONS)
     except Exception as exc:
         raise MapError("dataset %s: %s" % (dataset, exc)) from None
     if named:
@@ -376,19 +377,10 @@ def _write_png(figure, dest, dry_run=False) -> bool:
     carries no timestamp, so the same run draws the same file). Returns whether it changed."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
-    data = buffer.getvalue()
     try:
-        with open(dest, "rb") as existing:
-            if existing.read() == data:
-                return False
-    except OSError:
-        pass
-    if not dry_run:
-        try:
-            atomic_write_bytes(dest, data)
-        except OSError as exc:
-            raise MapError("cannot write the map %s: %s" % (dest, exc.strerror or exc)) from None
-    return True
+        return write_bytes(dest, buffer.getvalue(), dry_run=dry_run).changed
+    except OSError as exc:
+        raise MapError("cannot write the map %s: %s" % (dest, exc.strerror or exc)) from None
 
 
 # -- the module's entry point -------------------------------------------------------------

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import atomic_write_bytes
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 
 PROGRESS_KIND = "geofoss.netbox/progress"
 WRITE_EVERY = 1.0  # seconds between two writes of the progress file (phase changes are written at once)
@@ -88,7 +88,7 @@ def progress_to(path, clock=time.time):
 
 
 def _write_json(path, state):
-    atomic_write_bytes(path, json.dumps(state, sort_keys=True).encode("utf-8"))
+    write_bytes(path, json.dumps(state, sort_keys=True).encode("utf-8"))
 
 
 def read_progress(path) -> dict | None:
