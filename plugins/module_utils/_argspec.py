@@ -15,7 +15,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RATE_LIMIT, DEFAULT_RETRIES, DEFAULT_TIMEOUT,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._report.progress import DEFAULT_INTERVAL as DEFAULT_PROGRESS_INTERVAL
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import DEFAULT_INTERVAL as DEFAULT_PROGRESS_INTERVAL
 
 
 def http_client_spec() -> dict[str, Any]:

@@ -25,6 +25,8 @@ description:
   - The dataset format is described in the collection's docs/dataset.md.
 author:
   - geofoss.netbox contributors (@geofoss)
+extends_documentation_fragment:
+  - geofoss.netbox.progress
 requirements:
   - pydantic >= 2.6
   - pyshp >= 2.3 (only to read Natural Earth shapefile zips)
@@ -242,6 +244,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import progress_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import (
     DEFAULT_EXCLUDED_FEATURE_CODES, DEFAULT_LEVELS, run_transform,
@@ -267,6 +270,7 @@ def main():
             reject_file=dict(type="path"),
             max_errors_listed=dict(type="int", default=20),
             mode=dict(type="raw"),
+            **progress_spec(),
         ),
         supports_check_mode=True,
     )

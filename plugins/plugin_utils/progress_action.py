@@ -20,7 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._report.progress import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import (
     DEFAULT_INTERVAL, ProgressReporter, read_progress, remove_progress,
 )
 

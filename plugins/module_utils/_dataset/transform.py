@@ -33,6 +33,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.render imp
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.tree import Tree
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import file_mode, sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import counted, progress_to
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import catalog, natural_earth
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import SourceError  # noqa: F401
 
@@ -47,7 +48,9 @@ class Transform:
                  city_min_population: int = 15000, city_source: str | None = None, feature_codes: Iterable[str] = (),
                  exclude_feature_codes: Iterable[str] = DEFAULT_EXCLUDED_FEATURE_CODES, keep_capitals: bool = False,
                  enrich: str = "auto", on_invalid: str = "fail", reject_file: str | None = None,
-                 max_errors_listed: int = 20, check_mode: bool = False, mode: object = None) -> None:
+                 max_errors_listed: int = 20, check_mode: bool = False, mode: object = None,
+                 progress_file: str | None = None, progress_interval: int | None = None) -> None:
+        # progress_interval is the action plugin's (how often it prints); the module only writes the file
         levels = list(levels)
         countries = list(countries)
         unknown = [level for level in levels if level not in LEVEL_INDEX]
@@ -85,6 +88,7 @@ class Transform:
                              {c.upper() for c in exclude_feature_codes}, keep_capitals)
         self.tree = Tree(self.inputs, self.levels)
         self.enrichment: dict[str, dict] = {}
+        self.progress = progress_to(progress_file)
 
     def provenance(self) -> list[Provenance]:
         """Per file read: its sha256, source, licence and attribution (geo_fetch's manifest's, when it has them)."""
@@ -120,9 +124,12 @@ class Transform:
         except BaseException:
             self.problems.finish(commit=False)
             raise
+        finally:
+            self.progress.finish()
 
     def _run(self) -> dict[str, Any]:
-        inputs, tree = self.inputs, self.tree
+        inputs, tree, progress = self.inputs, self.tree, self.progress
+        progress.phase("read countries and divisions", unit="")
         inputs.parse_countries()
         levels = set(self.levels)
         if levels & {"admin1", "admin2", "city"} and (self.files.admin1 or "admin1" in levels or "admin2" in levels):
@@ -130,8 +137,11 @@ class Transform:
         if "admin2" in levels:
             inputs.parse_admin("admin2")
         iso_by_admin1_key = inputs.parse_iso3166_2() if "admin1" in levels else {}
-        cities = inputs.parse_cities() if "city" in levels else []
+        if "city" in levels:
+            progress.phase("read cities", unit="rows")
+        cities = inputs.parse_cities(progress) if "city" in levels else []
         self.problems.raise_if_failing()
+        progress.phase("build the tree", unit="")
         tree.build(cities)
         del cities
         renamed = tree.disambiguate()
@@ -149,7 +159,9 @@ class Transform:
                      "exclude_feature_codes": sorted(inputs.exclude_feature_codes),
                      "keep_capitals": inputs.keep_capitals, "enrich": self.enrich,
                      "rejected_rows": self.problems.total})
-        written = write_dataset_file(self.dest, header, node_dicts(tree.entries, inputs), presorted=True,
+        progress.phase("write the dataset", total=len(tree.entries), unit="nodes")
+        written = write_dataset_file(self.dest, header, counted(node_dicts(tree.entries, inputs), progress),
+                                     presorted=True,
                                      dry_run=self.check_mode, mode=self.mode)
         sha256, changed = written.sha256, written.changed
         polygon_files = {}

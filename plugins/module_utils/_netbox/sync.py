@@ -43,7 +43,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule im
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import (
     REREAD_CHUNK, BatchWriter, Identity,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._report.progress import progress_to
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import progress_to
 
 REGIONS = "dcim/regions"
 # no "tags": NetBox serialises them six times slower than the rest (5.4 s vs 0.8 s per 1,000

@@ -82,6 +82,20 @@ class NoProgress:
         pass
 
 
+def counted(items, progress, every=1000):
+    """`items`, passed through, advancing `progress` every `every` items (and by the rest at
+    the end), so a loop over 200,000 rows pays for 200 advances."""
+    pending = 0
+    for item in items:
+        yield item
+        pending += 1
+        if pending == every:
+            progress.advance(pending)
+            pending = 0
+    if pending:
+        progress.advance(pending)
+
+
 def progress_to(path, clock=time.time):
     """A Progress writing to `path`, or a NoProgress without one."""
     return Progress(path, clock=clock) if path else NoProgress()

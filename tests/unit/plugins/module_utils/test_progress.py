@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._report.progress import (
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import (
     NoProgress, Progress, ProgressReporter, progress_line, progress_to, read_progress,
 )
 
