@@ -16,7 +16,10 @@ import os
 import shutil
 import tempfile
 import time
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 from email.utils import parsedate_to_datetime
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import redact
@@ -26,11 +29,6 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import sche
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.fetch import DEFAULT_DATASETS
-
-try:
-    import zoneinfo
-except ImportError:  # Python < 3.9 has no zoneinfo; the collection needs 3.11+ anyway
-    zoneinfo = None
 
 OK, WARNING, FAILED = "ok", "warning", "failed"
 STATUSES = (OK, WARNING, FAILED)
@@ -42,11 +40,11 @@ V2_TOKENS_FROM = (4, 5)
 
 # What each module needs of the token. netbox_geo_sync also creates its custom fields and
 # tag when they are missing (add on extras.customfield / extras.tag), checked by "schema".
-MODULE_PERMISSIONS = {
+MODULE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "netbox_geo_sync": {"dcim.region": ("view", "add", "change")},
     "netbox_geo_sites": {"dcim.region": ("view",), "dcim.site": ("view", "change")},
 }
-PRUNE_PERMISSIONS = {"dcim.region": ("delete",)}
+PRUNE_PERMISSIONS: dict[str, tuple[str, ...]] = {"dcim.region": ("delete",)}
 
 # (distribution, import name, what needs it, required by every run)
 PYTHON_REQUIREMENTS = (
@@ -87,7 +85,7 @@ class Check:
         return text + (" -- fix: %s" % self.fix if self.fix and self.status != OK else "")
 
 
-def parse_version(text) -> tuple:
+def parse_version(text: object) -> tuple[int, ...]:
     """"4.7.3" -> (4, 7, 3); "4.5.0-beta1" -> (4, 5, 0); unparsable -> ()."""
     parts = []
     for piece in str(text or "").split(".")[:3]:
@@ -102,7 +100,7 @@ def parse_version(text) -> tuple:
     return tuple(parts)
 
 
-def token_kind(token) -> str | None:
+def token_kind(token: str | None) -> str | None:
     """"v2" for nbt_ tokens (Bearer), "v1" for 40 hex characters (Token), else None."""
     token = (token or "").strip()
     if token.startswith("nbt_"):
@@ -113,7 +111,7 @@ def token_kind(token) -> str | None:
 
 
 # -- the checks ------------------------------------------------------------------------------
-def check_version(version) -> Check:
+def check_version(version: str) -> Check:
     found = parse_version(version)
     supported = "NetBox %s through %s.x" % (".".join(map(str, NETBOX_OLDEST)), ".".join(map(str, NETBOX_NEWEST_MINOR)))
     if len(found) < 2:
@@ -128,7 +126,7 @@ def check_version(version) -> Check:
     return Check("netbox_version", OK, "NetBox %s (supported: %s)" % (version, supported))
 
 
-def check_token_kind(token, version) -> Check:
+def check_token_kind(token: str, version: str) -> Check:
     kind = token_kind(token)
     if kind is None:
         return Check("token_kind", WARNING, "the token is neither a v2 token (nbt_<key>.<secret>) nor a v1 token "
@@ -143,11 +141,12 @@ def check_token_kind(token, version) -> Check:
     return Check("token_kind", OK, "%s token (sent as %s)" % (kind, "Bearer" if kind == "v2" else "Token"))
 
 
-def check_permissions(nb, modules, prune=False) -> list:
+def check_permissions(nb: NetBoxClient, modules: Iterable[str], prune: bool = False) -> list[Check]:
     """One check per module: the permissions its token lacks, probed without writing."""
     checks = []
     for module in modules:
-        wanted = {model: tuple(actions) for model, actions in MODULE_PERMISSIONS[module].items()}
+        wanted: dict[str, tuple[str, ...]] = {model: tuple(actions)
+                                              for model, actions in MODULE_PERMISSIONS[module].items()}
         if prune and module == "netbox_geo_sync":
             for model, actions in PRUNE_PERMISSIONS.items():
                 wanted[model] = wanted.get(model, ()) + actions
@@ -162,7 +161,7 @@ def check_permissions(nb, modules, prune=False) -> list:
     return checks
 
 
-def check_schema(nb, tag, attribute_fields=False) -> Check:
+def check_schema(nb: NetBoxClient, tag: str, attribute_fields: bool = False) -> Check:
     """The custom fields and the tag the sync needs: present, or creatable by this token
     (the sync's own inspection, schema.inspect, which writes nothing)."""
     schema = _schema.inspect(nb, tag, attribute_fields)
@@ -180,11 +179,11 @@ def check_schema(nb, tag, attribute_fields=False) -> Check:
     return Check("schema", OK, "NetBox lacks %s; the first sync creates them (the token may)" % ", ".join(schema.todo))
 
 
-def needed_bytes(datasets) -> int:
+def needed_bytes(datasets: Iterable[str]) -> int:
     return 2 * sum(DATASET_BYTES.get(name, UNKNOWN_DATASET_BYTES) for name in datasets) + DATASET_FILE_BYTES
 
 
-def check_cache_folder(folder, datasets, disk_usage=shutil.disk_usage) -> Check:
+def check_cache_folder(folder: str, datasets: Sequence[str], disk_usage: Callable[[str], Any] = shutil.disk_usage) -> Check:
     """The cache folder (or the folder it will be made in) is writable and has room."""
     folder = os.path.abspath(os.path.expanduser(folder))
     existing = folder
@@ -210,7 +209,7 @@ def check_cache_folder(folder, datasets, disk_usage=shutil.disk_usage) -> Check:
     return Check("cache_folder", OK, "%s is writable, %d MiB free (about %d MiB needed)" % (where, free // MIB, need // MIB))
 
 
-def check_source_age(folder, http, online=True) -> list:
+def check_source_age(folder: str, http: Any, online: bool = True) -> list[Check]:
     """Each cached download against the publisher's Last-Modified (HEAD); offline is a warning."""
     try:
         entries = Cache(folder).entries
@@ -249,14 +248,16 @@ def check_source_age(folder, http, online=True) -> list:
     return checks
 
 
-def _later(published, cached) -> bool:
+def _later(published: str | None, cached: str | None) -> bool:
     try:
-        return bool(published) and (not cached or parsedate_to_datetime(published) > parsedate_to_datetime(cached))
+        if not published:
+            return False
+        return not cached or parsedate_to_datetime(published) > parsedate_to_datetime(cached)
     except (TypeError, ValueError):
         return bool(published) and published != cached
 
 
-def check_python_requirements(importer=importlib.import_module) -> list:
+def check_python_requirements(importer: Callable[[str], Any] = importlib.import_module) -> list[Check]:
     checks = []
     for distribution, name, purpose, required in PYTHON_REQUIREMENTS:
         try:
@@ -270,7 +271,7 @@ def check_python_requirements(importer=importlib.import_module) -> list:
     return checks
 
 
-def check_time_zones(zone_loader=None, finder=None) -> list:
+def check_time_zones(zone_loader: Callable[[str], Any] | None = None, finder: Any = None) -> list[Check]:
     """The IANA database (zoneinfo) and timezonefinder's polygons answer for a known place."""
     checks = []
     try:
@@ -297,7 +298,7 @@ def check_time_zones(zone_loader=None, finder=None) -> list:
 
 
 # -- the run -----------------------------------------------------------------------------------
-def netbox_checks(params, http) -> list:
+def netbox_checks(params: Mapping[str, Any], http: Any) -> list[Check]:
     url, token = params.get("netbox_url"), params.get("netbox_token")
     if not url or not token:
         return [Check("netbox", FAILED, "no NetBox URL or token given",
@@ -319,7 +320,8 @@ def netbox_checks(params, http) -> list:
         return checks
     try:
         checks.append(Check("token", OK, "NetBox accepts the token"))
-        checks.extend(check_permissions(nb, params.get("modules") or list(MODULE_PERMISSIONS), params.get("prune")))
+        checks.extend(check_permissions(nb, params.get("modules") or list(MODULE_PERMISSIONS),
+                                        bool(params.get("prune"))))
         if "netbox_geo_sync" in (params.get("modules") or MODULE_PERMISSIONS):
             checks.append(check_schema(nb, params.get("managed_tag") or DEFAULT_MANAGED_TAG,
                                        bool(params.get("attribute_fields"))))
@@ -328,7 +330,8 @@ def netbox_checks(params, http) -> list:
     return checks
 
 
-def run_doctor(params, http=None, publishers=None, clock=time.monotonic) -> dict:
+def run_doctor(params: Mapping[str, Any], http: Any = None, publishers: Any = None,
+               clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
     """Every check, in the order a run needs them; the module's result. `http` talks to
     NetBox (the module's HTTP options); `publishers` asks the data publishers, once each and
     briefly, so that an offline machine answers fast."""
@@ -339,8 +342,9 @@ def run_doctor(params, http=None, publishers=None, clock=time.monotonic) -> dict
     checks = netbox_checks(params, http)
     source = params.get("source") or "bundled"
     datasets = list(params.get("datasets") or DEFAULT_DATASETS.get(source, ()))
-    checks.append(check_cache_folder(params.get("cache_dir"), datasets))
-    checks.extend(check_source_age(os.path.abspath(os.path.expanduser(params.get("cache_dir"))), publishers,
+    cache_dir = os.path.abspath(os.path.expanduser(str(params["cache_dir"])))
+    checks.append(check_cache_folder(cache_dir, datasets))
+    checks.extend(check_source_age(cache_dir, publishers,
                                    online=params.get("online", True)))
     checks.extend(check_python_requirements())
     checks.extend(check_time_zones())

@@ -19,46 +19,50 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 
 PROGRESS_KIND = "geofoss.netbox/progress"
 WRITE_EVERY = 1.0  # seconds between two writes of the progress file (phase changes are written at once)
 DEFAULT_INTERVAL = 15  # seconds between two printed lines, and before the first
+Item = TypeVar("Item")
 
 
 class Progress:
     """The module's side: phases and counts, written to `path` now and then (thread-safe:
     the sync's write streams advance it from several threads)."""
 
-    def __init__(self, path, clock=time.time, write_every=WRITE_EVERY, write=None):
+    def __init__(self, path: str, clock: Callable[[], float] = time.time, write_every: float = WRITE_EVERY,
+                 write: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self.path = path
         self.clock = clock
         self.write_every = write_every
         self._write = write or _write_json
         self._lock = threading.Lock()
-        self._written = None
-        self.state = {"kind": PROGRESS_KIND, "started": clock(), "phase": None, "unit": None, "done": 0,
+        self._written: float | None = None
+        self.state: dict[str, Any] = {"kind": PROGRESS_KIND, "started": clock(), "phase": None, "unit": None, "done": 0,
                       "total": None, "phase_started": None, "updated": None, "finished": False}
 
-    def phase(self, name, total=None, unit="regions"):
+    def phase(self, name: str, total: int | None = None, unit: str = "regions") -> None:
         """A new phase (create, update, read, ...); `total` None when it is not known yet."""
         with self._lock:
             now = self.clock()
             self.state.update(phase=name, unit=unit, done=0, total=total, phase_started=now)
             self._flush(now, force=True)
 
-    def advance(self, count=1):
+    def advance(self, count: int = 1) -> None:
         with self._lock:
             self.state["done"] += count
             self._flush(self.clock())
 
-    def finish(self):
+    def finish(self) -> None:
         with self._lock:
             self.state["finished"] = True
             self._flush(self.clock(), force=True)
 
-    def _flush(self, now, force=False):
+    def _flush(self, now: float, force: bool = False) -> None:
         if not force and self._written is not None and now - self._written < self.write_every:
             return
         self.state["updated"] = now
@@ -72,17 +76,17 @@ class Progress:
 class NoProgress:
     """Progress that goes nowhere (no progress file asked for)."""
 
-    def phase(self, name, total=None, unit="regions"):
+    def phase(self, name: str, total: int | None = None, unit: str = "regions") -> None:
         pass
 
-    def advance(self, count=1):
+    def advance(self, count: int = 1) -> None:
         pass
 
-    def finish(self):
+    def finish(self) -> None:
         pass
 
 
-def counted(items, progress, every=1000):
+def counted(items: Iterable[Item], progress: Progress | NoProgress, every: int = 1000) -> Iterator[Item]:
     """`items`, passed through, advancing `progress` every `every` items (and by the rest at
     the end), so a loop over 200,000 rows pays for 200 advances."""
     pending = 0
@@ -96,16 +100,16 @@ def counted(items, progress, every=1000):
         progress.advance(pending)
 
 
-def progress_to(path, clock=time.time):
+def progress_to(path: str | None, clock: Callable[[], float] = time.time) -> Progress | NoProgress:
     """A Progress writing to `path`, or a NoProgress without one."""
     return Progress(path, clock=clock) if path else NoProgress()
 
 
-def _write_json(path, state):
+def _write_json(path: str, state: dict[str, Any]) -> None:
     write_bytes(path, json.dumps(state, sort_keys=True).encode("utf-8"))
 
 
-def read_progress(path) -> dict | None:
+def read_progress(path: str) -> dict[str, Any] | None:
     """The last snapshot, or None (not written yet, or being replaced)."""
     try:
         with open(path, encoding="utf-8") as handle:
@@ -115,11 +119,11 @@ def read_progress(path) -> dict | None:
     return data if isinstance(data, dict) and data.get("kind") == PROGRESS_KIND else None
 
 
-def _count(number) -> str:
+def _count(number: float) -> str:
     return "{:,}".format(int(number))
 
 
-def _time_left(seconds) -> str:
+def _time_left(seconds: float) -> str:
     if seconds < 90:
         return "about %d s left" % max(1, round(seconds))
     if seconds < 90 * 60:
@@ -127,7 +131,7 @@ def _time_left(seconds) -> str:
     return "about %.1f h left" % (seconds / 3600)
 
 
-def progress_line(snapshot) -> str | None:
+def progress_line(snapshot: dict[str, Any] | None) -> str | None:
     """ "create 12,400 / 34,856 regions, 38/s, about 9 min left", from one snapshot."""
     if not snapshot or not snapshot.get("phase"):
         return None
@@ -152,14 +156,15 @@ class ProgressReporter:
     `interval` seconds of a run, then a line at most every `interval` seconds, and only
     when something moved."""
 
-    def __init__(self, interval=DEFAULT_INTERVAL, started=None, clock=time.monotonic):
+    def __init__(self, interval: float = DEFAULT_INTERVAL, started: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
         self.clock = clock
         self.started = clock() if started is None else started
         self.last_printed = self.started
-        self.last_line = None
+        self.last_line: str | None = None
 
-    def poll(self, snapshot) -> str | None:
+    def poll(self, snapshot: dict[str, Any] | None) -> str | None:
         now = self.clock()
         if self.interval <= 0 or now - self.last_printed < self.interval:
             return None
@@ -170,7 +175,7 @@ class ProgressReporter:
         return line
 
 
-def remove_progress(path):
+def remove_progress(path: str) -> None:
     try:
         os.unlink(path)
     except OSError:

@@ -41,7 +41,11 @@ def _link(name: str, object_type: str, latitude: str, longitude: str) -> dict[st
 # coordinates are left out. tojson escapes what would break the JSON.
 GEOJSON_TEMPLATE = """{"type": "FeatureCollection", "features": [
 {%- for site in queryset if site.latitude is not none and site.longitude is not none %}
-{{ "," if not loop.first }}{"type": "Feature", "geometry": {"type": "Point", "coordinates": [{{ site.longitude }}, {{ site.latitude }}]}, "properties": {{ {"name": site.name, "slug": site.slug, "region": site.region.name if site.region else none, "time_zone": site.time_zone | string if site.time_zone else none, "status": site.status} | tojson }}}
+{{ "," if not loop.first }}{"type": "Feature",
+ "geometry": {"type": "Point", "coordinates": [{{ site.longitude }}, {{ site.latitude }}]},
+ "properties": {{ {"name": site.name, "slug": site.slug, "region": site.region.name if site.region else none,
+                   "time_zone": site.time_zone | string if site.time_zone else none,
+                   "status": site.status} | tojson }}}
 {%- endfor %}
 ]}"""  # no newline at the end: NetBox trims it, and the template would never compare equal
 

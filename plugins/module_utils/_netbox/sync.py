@@ -335,6 +335,7 @@ class Sync:
         stop once they are done if one failed for good."""
         if not batches:
             return
+
         def counted(batch: list[Item]) -> int:
             done = worker(batch)
             self.progress.advance(len(batch))

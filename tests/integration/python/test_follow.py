@@ -38,8 +38,8 @@ PAGE_WAIT = 120  # a bound on how long the browser may take to show a page, not 
 
 def api() -> requests.Session:
     session = requests.Session()
-    session.headers.update({"Authorization": "%s %s" % ("Bearer" if NETBOX_TOKEN.startswith("nbt_") else "Token",
-                                                         NETBOX_TOKEN), "Accept": "application/json"})
+    scheme = "Bearer" if NETBOX_TOKEN.startswith("nbt_") else "Token"
+    session.headers.update({"Authorization": "%s %s" % (scheme, NETBOX_TOKEN), "Accept": "application/json"})
     return session
 
 
@@ -116,7 +116,7 @@ def test_state_absent_removes_the_links_and_a_sync_puts_them_back(work, imported
 def site(work, imported):
     """A site in the imported country's region, with coordinates."""
     session = api()
-    country = next(n for n in read_dataset(work["folder"] / "dataset.jsonl")[1] if n["level"] == "country")
+    country = [n for n in read_dataset(work["folder"] / "dataset.jsonl")[1] if n["level"] == "country"][0]
     region = session.get("%s/api/dcim/regions/" % NETBOX_URL, timeout=60,
                          params={"cf_geo_source_id": country["geo_source_id"]}).json()["results"][0]
     name = "follow-%s" % uuid.uuid4().hex[:8]
