@@ -42,8 +42,9 @@ class Progress:
         self._write = write or _write_json
         self._lock = threading.Lock()
         self._written: float | None = None
-        self.state: dict[str, Any] = {"kind": PROGRESS_KIND, "started": clock(), "phase": None, "unit": None, "done": 0,
-                      "total": None, "phase_started": None, "updated": None, "finished": False}
+        self.state: dict[str, Any] = {
+            "kind": PROGRESS_KIND, "started": clock(), "phase": None, "unit": None, "done": 0, "total": None,
+            "phase_started": None, "updated": None, "finished": False}
 
     def phase(self, name: str, total: int | None = None, unit: str = "regions") -> None:
         """A new phase (create, update, read, ...); `total` None when it is not known yet."""
