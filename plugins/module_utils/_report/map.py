@@ -291,11 +291,13 @@ def _fit_aspect(extent: tuple[float, float, float, float], width: float,
 
 def draw_map(dest: str, title: str, outlines: Sequence[Outline] = (), outcomes: Mapping[str, str] | None = None,
              sites: Sequence[Mapping[str, Any]] = (), plan_only: bool = False, size: Sequence[int] = DEFAULT_SIZE,
-             world: bool = False, note: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+             world: bool = False, note: str | None = None, dry_run: bool = False,
+             without_plan: bool = False) -> dict[str, Any]:
     """Draw the PNG at `dest` (atomically) and return what it shows.
 
     `outlines`: [(country code, name, geometry)]; `outcomes`: {country code: outcome};
-    `sites`: [{name, latitude, longitude, method}] (method None: not placed).
+    `sites`: [{name, latitude, longitude, method}] (method None: not placed). Without a
+    plan (a site placement) the dataset's countries are labelled as such, not "unchanged".
     """
     if MATPLOTLIB_IMPORT_ERROR:
         raise MapError("drawing the map needs the Python library matplotlib")
@@ -361,7 +363,8 @@ def draw_map(dest: str, title: str, outlines: Sequence[Outline] = (), outcomes: 
         if shown[outcome] or (outcome == "outside" and len(outlines) > len(drawn)):
             count = " (%d)" % shown[outcome] if outcome != "outside" else ""
             handles.append(Patch(facecolor=OUTCOME_COLOURS[outcome], edgecolor="#999999",
-                                 label=OUTCOME_LABELS[outcome][verb] + count))
+                                 label=("in the dataset" if without_plan and outcome == "unchanged"
+                                        else OUTCOME_LABELS[outcome][verb]) + count))
     for method, placed_count in placed.items():
         if placed_count:
             colour, marker, label = PLACEMENT_STYLES[method]
@@ -429,6 +432,7 @@ def run_map(params: Mapping[str, Any], check_mode: bool = False) -> dict[str, An
                 "to shade the countries.")
     result = draw_map(params["dest"], params.get("title") or "geofoss.netbox", outlines, outcomes, sites,
                       plan_only=plan_only, size=params.get("size") or DEFAULT_SIZE,
+                      without_plan=not params.get("plan_file"),
                       world=params.get("extent") == "world", note=note, dry_run=check_mode)
     result.update(outlines=polygons, changes_without_country=unplaced_changes)
     warnings = []
