@@ -25,7 +25,8 @@ OSM = "https://www.openstreetmap.org/"
 
 def _osm_url(latitude: str, longitude: str) -> str:
     """The link URL: a marker at the point when it has coordinates, else a search by name."""
-    return ("{%% if %(lat)s is not none and %(lon)s is not none %%}"
+    # "is defined": without the attribute custom fields, object.cf has no geo_latitude at all
+    return ("{%% if %(lat)s is defined and %(lat)s is not none and %(lon)s is defined and %(lon)s is not none %%}"
             "%(osm)s?mlat={{ %(lat)s }}&mlon={{ %(lon)s }}#map=11/{{ %(lat)s }}/{{ %(lon)s }}"
             "{%% else %%}%(osm)ssearch?query={{ object.name | urlencode }}{%% endif %%}"
             % {"lat": latitude, "lon": longitude, "osm": OSM})

@@ -71,6 +71,21 @@ def test_the_links_point_at_the_coordinates_or_search_by_name():
     assert "search?query={{ object.name | urlencode }}" in site["link_url"]
 
 
+@pytest.mark.parametrize("custom_fields, expected", [
+    ({"geo_latitude": 49.61, "geo_longitude": 6.13}, "https://www.openstreetmap.org/?mlat=49.61&mlon=6.13#map=11/49.61/6.13"),
+    ({"geo_latitude": None, "geo_longitude": None}, "https://www.openstreetmap.org/search?query=Luxembourg%20City"),
+    ({}, "https://www.openstreetmap.org/search?query=Luxembourg%20City"),  # no attribute fields in NetBox
+])
+def test_the_region_link_renders_the_point_or_a_search(custom_fields, expected):
+    jinja2 = pytest.importorskip("jinja2")
+
+    class Region:
+        name = "Luxembourg City"
+        cf = custom_fields
+
+    assert jinja2.Environment().from_string(WANTED_LINKS[0]["link_url"]).render(object=Region()) == expected
+
+
 def test_the_export_template_renders_valid_geojson():
     jinja2 = pytest.importorskip("jinja2")
     template = jinja2.Environment().from_string(WANTED_TEMPLATES[0]["template_code"])
