@@ -95,6 +95,24 @@ def machine_info() -> dict:
     return info
 
 
+# the loop's per-region cost counts as stable when its second half's per-item time is within
+# this fraction of its first half's: the size is then large enough to publish its rate
+STEADY_TOLERANCE = 0.15
+
+
+def steadiness(item_ends, tolerance=STEADY_TOLERANCE) -> dict:
+    """Per-item seconds of a loop's first and second half (from when each item finished) and
+    whether they agree within `tolerance`."""
+    if len(item_ends) < 4:
+        return {"items": len(item_ends), "steady": False}
+    middle = len(item_ends) // 2
+    first = item_ends[middle - 1] / middle
+    second = (item_ends[-1] - item_ends[middle - 1]) / (len(item_ends) - middle)
+    return {"items": len(item_ends), "first_half_seconds_per_item": round(first, 4),
+            "second_half_seconds_per_item": round(second, 4), "tolerance": tolerance,
+            "steady": abs(second - first) <= tolerance * first}
+
+
 def load_average() -> list:
     try:
         return [round(value, 2) for value in os.getloadavg()]
@@ -199,6 +217,7 @@ class Bench:
         n = len(nodes)
         stage = {
             "regions": n, "countries": list(self.args.loop_countries),
+            "steadiness": {"create": steadiness(create["item_ends"]), "rerun": steadiness(rerun["item_ends"])},
             "netbox_netbox": {"create_seconds": create["task_seconds"], "rerun_seconds": rerun["task_seconds"],
                               "create_seconds_per_region": round(create["task_seconds"] / n, 4),
                               "rerun_seconds_per_region": round(rerun["task_seconds"] / n, 4),
@@ -213,6 +232,9 @@ class Bench:
                          "create_cpu_seconds": creates[-1].get("cpu_seconds"), "rerun_cpu_seconds": reruns[-1].get("cpu_seconds"),
                          "peak_rss_mib": max(r["peak_rss_mib"] for r in creates + reruns)},
         }
+        if not all(part["steady"] for part in stage["steadiness"].values()):
+            self.log("the loop's per-region cost was not steady over %d regions (%s): use more --loop-countries "
+                     "or a quieter machine before publishing its rate" % (n, stage["steadiness"]))
         stage["ratio_create"] = round(create["task_seconds"] / stage["geo_sync"]["create_median"], 1)
         stage["ratio_rerun"] = round(rerun["task_seconds"] / stage["geo_sync"]["rerun_median"], 1)
         return stage
@@ -356,7 +378,11 @@ class Bench:
             if stage in self.args.only:
                 self.log("stage %s" % stage)
                 started = datetime.datetime.now(datetime.timezone.utc)
+                load_before = load_average()
                 self.results["stages"][stage] = getattr(self, "stage_" + stage)()
+                # how busy the machine was: the wall times of this stage depend on it
+                self.results["stages"][stage]["load_average_start"] = load_before
+                self.results["stages"][stage]["load_average_end"] = load_average()
                 self.results["stages"][stage]["stage_wall_seconds"] = round(
                     (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
                 self.save()

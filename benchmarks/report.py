@@ -1,9 +1,25 @@
 # -*- coding: utf-8 -*-
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The benchmark's verdicts against the issue's targets, and the Markdown report."""
+"""The benchmark's verdicts against the issue's targets, the Markdown report of a run, and
+the benchmark figures of README.md and docs/, rendered from the results files:
+
+    python benchmarks/report.py --render   # rewrite the marked blocks from benchmarks/results
+    python benchmarks/report.py --check    # exit 1 when a block differs from its rendering
+
+Each figure of the docs sits in a block ``<!-- benchmark:NAME -->`` ... ``<!-- /benchmark:NAME -->``
+whose text only this file writes, from the ``<UTC time>.json`` files that bench.py wrote and
+the ``sites-<UTC time>.json`` files of sites_placement.py. A block whose measurement no
+results file holds says what is to be measured and with which command.
+"""
 
 from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import sys
 
 # issue 8's targets
 FIRST_IMPORT_SPEEDUP = 40.0      # world first import vs netbox.netbox at its per-region rate
@@ -13,6 +29,13 @@ CITIES_RERUN_SECONDS = 30.0      # the ~37,000-region no-change re-run
 TRANSFORM_SECONDS = 60.0         # 234,908 cities
 PEAK_RSS_MIB = 512.0
 FOLLOW_OVERHEAD_PERCENT = 2.0    # progress and the map, against the same world import without them
+
+
+def loop_comparable(loop) -> bool:
+    """Whether the netbox.netbox loop may be set beside the sync of its run: measured in that run
+    (not reused from another), at a size where its per-region cost was steady."""
+    return bool(loop) and not loop.get("reused_from") and all(
+        part.get("steady") for part in (loop.get("steadiness") or {"missing": {}}).values())
 
 
 def _verdict(value, limit, higher_is_better, what):
@@ -30,7 +53,7 @@ def evaluate_targets(results: dict) -> list:
     if follow:
         verdicts.append(_verdict(follow["overhead_percent"], FOLLOW_OVERHEAD_PERCENT, False,
                                  "world first import: progress and map overhead, percent"))
-    if loop and world:
+    if loop_comparable(loop) and world:
         per_region = loop["netbox_netbox"]
         verdicts.append(_verdict(per_region["create_seconds_per_region"] * world["regions"] / world["first_import_median"],
                                  FIRST_IMPORT_SPEEDUP, True, "world first import: speed-up over netbox.netbox"))
@@ -64,7 +87,7 @@ def markdown_report(results: dict) -> str:
     lines = [
         "# geofoss.netbox benchmark, %s" % results.get("started"),
         "",
-        "Machine: %s, %s CPUs, %s GiB; load average at start %s, at end %s (shared, busy machine)." % (
+        "Machine: %s, %s CPUs, %s GiB; load average at start %s, at end %s." % (
             machine.get("cpu_model"), machine.get("cpus"), machine.get("memory_gib"),
             results.get("load_average_start"), results.get("load_average_end")),
         "NetBox %s (Python %s), %s gunicorn workers x %s threads, on the same machine." % (
@@ -137,3 +160,261 @@ def markdown_report(results: dict) -> str:
             lines.append(_row(v["what"], v["value"], v["target"], verdict))
         lines.append("")
     return "\n".join(lines)
+
+
+# -- the figures of README.md and docs/ ---------------------------------------------------------------
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results")
+DOCUMENTS = ("README.md", "docs/benchmarks.md", "docs/dataset.md", "docs/sites.md")
+BLOCK = re.compile(r"(<!-- benchmark:([a-z-]+) -->\n)(.*?)(<!-- /benchmark:\2 -->)", re.S)
+RUN_FILE = re.compile(r"^(sites-)?\d{8}T\d{6}Z\.json$")
+TO_BE_MEASURED = "*To be measured:* %s"
+WORLD_RUN = "bash benchmarks/run --only loop,ceiling,world,cities"
+
+
+def load_runs(folder=RESULTS) -> list:
+    """(file name, results) of every results file a benchmark wrote, oldest first."""
+    runs = []
+    for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        if RUN_FILE.match(os.path.basename(path)):
+            with open(path, encoding="utf-8") as handle:
+                runs.append((os.path.basename(path), json.load(handle)))
+    return runs
+
+
+def _latest(runs, *stages, sites=False):
+    """The newest run (name, results) holding all these stages (or a sites run), or (None, None)."""
+    for name, results in reversed(runs):
+        if name.startswith("sites-") != sites:
+            continue
+        if all(stage in results.get("stages", {}) for stage in stages):
+            return name, results
+    return None, None
+
+
+def _n(value, digits=1):
+    """A figure as the docs print it: thousands separated, `digits` decimals."""
+    return "{:,.{}f}".format(value, digits)
+
+
+def _load(results, stage=None) -> str:
+    part = results["stages"][stage] if stage else results
+    start, end = part.get("load_average_start"), part.get("load_average_end")
+    if not start:
+        return "load average not recorded"
+    return "load average %s at the start, %s at the end" % (_n(start[0], 2), _n(end[0], 2) if end else "?")
+
+
+def _run_line(name, results) -> str:
+    netbox = results.get("netbox", {})
+    return ("Run `%s` (`benchmarks/results/%s`): NetBox %s, %s gunicorn workers x %s threads on the same %s CPUs "
+            "as the client; %s." % (name[:-5], name, netbox.get("version"), netbox.get("gunicorn_workers"),
+                                    netbox.get("gunicorn_threads"), results.get("machine", {}).get("cpus"),
+                                    _load(results)))
+
+
+def _worker_ms_per_region(ceiling):
+    """NetBox worker CPU per created region on one raw stream (all workers together), in ms."""
+    one = ceiling["by_streams"].get("1")
+    if not one or not one.get("worker_cpu_seconds"):
+        return None
+    return 1000.0 * sum(one["worker_cpu_seconds"]) / one["regions"]
+
+
+def block_how_fast(runs) -> str:
+    name, results = _latest(runs, "world", "cities", "ceiling")
+    if not results:
+        return TO_BE_MEASURED % ("`%s`" % WORLD_RUN)
+    world, cities, ceiling = (results["stages"][k] for k in ("world", "cities", "ceiling"))
+    loop = results["stages"].get("loop")
+    if loop_comparable(loop):
+        nn = loop["netbox_netbox"]
+        create = "%s s per region: %s hours" % (_n(nn["create_seconds_per_region"], 2),
+                                                 _n(nn["create_seconds_per_region"] * world["regions"] / 3600))
+        rerun = "%s s per region: %s hours" % (_n(nn["rerun_seconds_per_region"], 2),
+                                                _n(nn["rerun_seconds_per_region"] * world["regions"] / 3600))
+        loop_note = ("The loop's rates come from %d regions in the same run (per-region cost steady over the loop)."
+                     % loop["regions"])
+    else:
+        create = rerun = "to be measured"
+        loop_note = ("The loop column is to be measured in the same run as the sync, at a size where its "
+                     "per-region cost is steady: `%s`." % WORLD_RUN)
+    lines = [
+        _run_line(name, results) + " " + loop_note, "",
+        "| | `netbox.netbox.netbox_region` in a loop | `netbox_geo_sync` |",
+        "| --- | --- | --- |",
+        "| world countries + first-level divisions (%s regions), first import | %s | %s s |" % (
+            _n(world["regions"], 0), create, _n(world["first_import_median"])),
+        "| the same, nothing to change | %s | %s s |" % (rerun, _n(world["rerun_median"])),
+        "| cities15000 world (%s regions), first import | — | %s s |" % (
+            _n(cities["regions"], 0), _n(cities["first_import_median"])),
+        "| the same, nothing to change | — | %s s |" % _n(cities["rerun_median"]),
+        "",
+        "The world's first import ran at %s of NetBox's raw bulk-POST ceiling measured in the same run "
+        "(the best of its raw runs: 1, 2 and 4 streams)." % (
+            _n(world["first_import_regions_per_second"] / ceiling["best_regions_per_second"], 2)),
+    ]
+    per_region = _worker_ms_per_region(ceiling)
+    if per_region is not None:
+        lines[-1] += (" NetBox spent %s ms of worker CPU on each region one raw stream created, so that ceiling "
+                      "is NetBox's own;" % _n(per_region, 0))
+    if world.get("first_import_cpu_seconds") is not None:
+        lines[-1] += " the sync's client used %s s of CPU on the world import." % _n(world["first_import_cpu_seconds"])
+    memory_name, memory_results = _latest(runs, "memory")
+    if memory_results:
+        memory = memory_results["stages"]["memory"]
+        lines += ["", "`geo_transform` turned the %s places of a cities500 table into a dataset in %s s of CPU "
+                  "with a peak of %s MiB (run `%s`)." % (
+                      _n(memory["transform_counts"]["city"], 0), _n(memory["transform_cpu_seconds"]),
+                      _n(memory["transform_peak_rss_mib"], 0), memory_name[:-5])]
+    return "\n".join(lines)
+
+
+def block_latest_run(runs) -> str:
+    name, results = _latest(runs, "world", "cities", "ceiling")
+    if not results:
+        return TO_BE_MEASURED % ("`%s`" % WORLD_RUN)
+    stages = results["stages"]
+    world, cities, ceiling = stages["world"], stages["cities"], stages["ceiling"]
+    lines = [_run_line(name, results), "", "| step | seconds | detail |", "| --- | --- | --- |"]
+    keys = sorted(ceiling["by_streams"])
+    lines.append("| raw ceiling, %s streams | %s | %s regions/s |" % (
+        " / ".join(keys), " / ".join(_n(ceiling["by_streams"][k]["seconds"]) for k in keys),
+        " / ".join(_n(ceiling["by_streams"][k]["regions_per_second"]) for k in keys)))
+    for label, stage in (("world", world), ("cities15000", cities)):
+        http = stage.get("first_import_http") or {}
+        workers = stage.get("first_import_worker_cpu_seconds")
+        lines += [
+            "| %s (%s): first import | %s | %s regions/s, %s requests, %s retries; client CPU %s s%s |" % (
+                label, _n(stage["regions"], 0), _n(stage["first_import_median"]),
+                _n(stage["first_import_regions_per_second"]), http.get("requests"), http.get("retries"),
+                _n(stage.get("first_import_cpu_seconds") or 0),
+                "; worker CPU %s s" % " / ".join(_n(w) for w in workers) if workers else ""),
+            "| %s: no-change re-run (median of %d) | %s | %s |" % (
+                label, len(stage["rerun_seconds"]), _n(stage["rerun_median"]),
+                " / ".join(_n(s) for s in stage["rerun_seconds"])),
+            "| %s: update to the 2025-11 release (%s / %s / %s) | %s | |" % (
+                label, _n(stage["update_summary"]["create"], 0), _n(stage["update_summary"]["update"], 0),
+                _n(stage["update_summary"]["delete"], 0), _n(stage["update_seconds"])),
+            "| %s: prune of %s (%s) | %s | |" % (
+                label, ", ".join(stage["pruned_countries"]), _n(stage["prune_summary"]["delete"], 0),
+                _n(stage["prune_seconds"])),
+        ]
+    lines += ["", "| target | measured | limit | verdict |", "| --- | --- | --- | --- |"]
+    for verdict in evaluate_targets(results):
+        lines.append("| %s | %s | %s | %s |" % (verdict["what"], _n(verdict["value"], 3), _n(verdict["target"], 2),
+                                                 "pass" if verdict["pass"] else "FAIL"))
+    if not loop_comparable(stages.get("loop")):
+        lines += ["", "No speed-up over netbox.netbox is given for this run: its loop stage was %s. %s" % (
+            "reused from another run" if (stages.get("loop") or {}).get("reused_from") else
+            "not measured at a size where its per-region cost was steady" if stages.get("loop") else "not run",
+            TO_BE_MEASURED % ("`%s`" % WORLD_RUN))]
+    return "\n".join(lines)
+
+
+def block_history(runs) -> str:
+    lines = ["| run | load average (start, end) | world first import | fraction of the run's ceiling "
+             "| cities15000 first import | cities15000 no-change re-run |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, results in runs:
+        stages = results.get("stages", {})
+        world = stages.get("world")
+        if not world or name.startswith("sites-"):
+            continue
+        ceiling, cities = stages.get("ceiling"), stages.get("cities")
+        lines.append("| `%s` | %s, %s | %s s, %s regions/s | %s | %s | %s |" % (
+            name[:-5], _n(results["load_average_start"][0], 2), _n(results["load_average_end"][0], 2),
+            _n(world["first_import_median"]), _n(world["first_import_regions_per_second"]),
+            "%s of %s regions/s" % (_n(world["first_import_regions_per_second"] / ceiling["best_regions_per_second"], 2),
+                                     _n(ceiling["best_regions_per_second"])) if ceiling else "not run",
+            "%s s, %s regions/s" % (_n(cities["first_import_median"]), _n(cities["first_import_regions_per_second"]))
+            if cities else "not run",
+            "%s s" % _n(cities["rerun_median"]) if cities else "not run"))
+    return "\n".join(lines)
+
+
+def block_memory(runs) -> str:
+    name, results = _latest(runs, "memory")
+    if not results:
+        return TO_BE_MEASURED % "`bash benchmarks/run --only memory`"
+    memory = results["stages"]["memory"]
+    return "\n".join([
+        _run_line(name, results), "",
+        "| step (%s nodes: %s cities) | seconds | CPU seconds | peak RSS |" % (
+            _n(memory["regions"], 0), _n(memory["transform_counts"]["city"], 0)),
+        "| --- | --- | --- | --- |",
+        "| `geo_transform` | %s | %s | %s MiB |" % (_n(memory["transform_seconds"]),
+                                                   _n(memory["transform_cpu_seconds"]),
+                                                   _n(memory["transform_peak_rss_mib"], 0)),
+        "| check-mode `netbox_geo_sync` plan (%s regions in NetBox) | %s | %s | %s MiB |" % (
+            _n(memory["regions_in_netbox_during_plan"], 0), _n(memory["plan_seconds"]),
+            _n(memory["plan_cpu_seconds"]), _n(memory["plan_peak_rss_mib"], 0)),
+    ])
+
+
+def block_sites(runs) -> str:
+    name, results = _latest(runs, sites=True)
+    if not results:
+        return TO_BE_MEASURED % ("`bash benchmarks/run sites` (10,000 sites placed in nine countries' regions; "
+                                 "it writes `benchmarks/results/sites-<UTC time>.json`)")
+    lines = [_run_line(name, results), "", "| %s sites | seconds | detail |" % _n(results["sites"], 0),
+             "| --- | --- | --- |"]
+    for label, key in (("check mode", "check_mode"), ("first placement", "place"), ("re-run, nothing to change", "rerun")):
+        run = results["runs"][key]
+        timings = run.get("timings") or {}
+        lines.append("| %s | %s | read %s s, plan %s s, write %s s; %s requests; %s updated |" % (
+            label, _n(run["module_duration"]), _n(timings.get("read", 0)), _n(timings.get("plan", 0), 2),
+            _n(timings.get("write", 0)), run.get("requests"), _n(run["summary"]["updated"], 0)))
+    workers = results.get("place_worker_cpu_seconds")
+    if workers:
+        lines += ["", "NetBox spent %s ms of worker CPU on each site placed (all workers together)." % _n(
+            1000.0 * sum(workers) / results["sites"], 0)]
+    lines += ["", "Creating the sites through the API (two streams, 200 per POST): %s sites/s." % _n(
+        results["site_create_rate"])]
+    return "\n".join(lines)
+
+
+BLOCKS = {"how-fast": block_how_fast, "latest-run": block_latest_run, "history": block_history,
+          "memory": block_memory, "sites": block_sites}
+
+
+def render_text(text, runs) -> str:
+    def replace(match):
+        name = match.group(2)
+        if name not in BLOCKS:
+            raise ValueError("unknown benchmark block %r" % name)
+        return match.group(1) + BLOCKS[name](runs).rstrip("\n") + "\n" + match.group(4)
+    return BLOCK.sub(replace, text)
+
+
+def render_documents(repo=REPO, runs=None, write=False) -> list:
+    """The documents whose blocks differ from their rendering (rewritten when `write`)."""
+    runs = load_runs() if runs is None else runs
+    stale = []
+    for relative in DOCUMENTS:
+        path = os.path.join(repo, relative)
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        rendered = render_text(text, runs)
+        if rendered != text:
+            stale.append(relative)
+            if write:
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write(rendered)
+    return stale
+
+
+def main(argv) -> int:
+    if argv not in (["--render"], ["--check"]):
+        print(__doc__, file=sys.stderr)
+        return 2
+    stale = render_documents(write=argv == ["--render"])
+    if argv == ["--check"] and stale:
+        print("benchmark figures out of date in %s: run python benchmarks/report.py --render" % ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -84,6 +84,7 @@ class PlaybookRunner:
             "wall_seconds": round(wall, 3),
             "task_seconds": main.get("seconds"),
             "tasks": {t.get("name"): t.get("seconds") for t in tasks},
+            "item_ends": main.get("item_ends", []),
             "result": main.get("result", {}),
             "peak_rss_mib": round(int(peak_kib) / 1024.0, 1),
             "cpu_seconds": round(float(cpu_seconds), 2),

@@ -3,20 +3,24 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark of netbox_geo_sites: place N sites (default 10,000) in a synced region tree.
 
-    NETBOX_URL=... NETBOX_TOKEN=... GEOFOSS_GEODATA=../shared/geodata \\
-        .venv/bin/python benchmarks/sites_placement.py [--sites 10000] [--keep]
+    bash benchmarks/run sites [--sites 10000] [--keep]
+    (or NETBOX_URL=... NETBOX_TOKEN=... GEOFOSS_GEODATA=../shared/geodata \\
+        .venv/bin/python benchmarks/sites_placement.py [--sites 10000] [--keep] [--results DIR])
 
 1. geo_transform + netbox_geo_sync of nine European countries (country, admin1, cities of
    50,000+) under the root region `bench-sites-root`, tag `bench-sites-managed`;
 2. N sites bulk-created straight through the API, tagged `bench-sites`, each within
    ~15 km of a random city of the dataset;
 3. netbox_geo_sites through ansible-playbook: check mode, the placement, the re-run.
-Prints one JSON document with the timings; deletes the sites afterwards unless --keep.
+Writes benchmarks/results/sites-<UTC time>.json (machine, load average, NetBox, timings, the
+gunicorn workers' CPU during the placement) and prints it; deletes the sites afterwards
+unless --keep (the results file is written before the clean-up).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import random
@@ -25,6 +29,9 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from bench import load_average, machine_info
+from nbapi import GunicornWorkers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -65,7 +72,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sites", type=int, default=10000)
     parser.add_argument("--keep", action="store_true", help="leave the sites in NetBox")
+    parser.add_argument("--results", default=os.path.join(HERE, "results"))
     args = parser.parse_args()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    results = {"benchmark": "benchmarks/sites_placement.py --sites %d" % args.sites,
+               "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine_info(),
+               "load_average_start": load_average(), "sites": args.sites, "countries": COUNTRIES}
+    workers = GunicornWorkers(int(os.environ.get("GEOFOSS_NETBOX_PORT", "8765")),
+                              os.environ.get("GEOFOSS_NETBOX_HOME", ""))
     work = tempfile.mkdtemp(prefix="geo-sites-bench.")
     collections = collection_tree(work)
     sys.path.insert(0, collections)
@@ -115,20 +129,35 @@ def main():
     runs = {}
     try:
         for label, extra in (("check_mode", {"check_mode": True}), ("place", {}), ("rerun", {})):
+            before = workers.snapshot()
             seconds, result = playbook(work, collections, label, [dict({"geofoss.netbox.netbox_geo_sites": place},
                                                                          **extra)])
+            if label == "place":
+                results["place_worker_cpu_seconds"] = workers.split(before, workers.snapshot())
             runs[label] = {"playbook_seconds": round(seconds, 2), "module_duration": result.get("duration"),
                            "timings": result.get("timings"),
                            "changed": result.get("changed"), "summary": result.get("summary"),
                            "requests": (result.get("http") or {}).get("requests")}
+        status = nb.request("GET", "status")
+        results.update({
+            "netbox": {"version": status.get("netbox-version"), "python": status.get("python-version"),
+                       "gunicorn_workers": int(os.environ.get("GEOFOSS_NETBOX_WORKERS", "2")), "gunicorn_threads": 3},
+            "managed_regions": nb.request("GET", "dcim/regions", params={"tag": MANAGED_TAG, "limit": 1})["count"],
+            "regions_synced_seconds": round(sync_seconds, 2), "cities": len(cities),
+            "site_bulk_create_seconds": round(create_seconds, 2),
+            "site_create_rate": round(args.sites / create_seconds, 1), "runs": runs,
+            "load_average_end": load_average()})
+        os.makedirs(args.results, exist_ok=True)
+        path = os.path.join(args.results, "sites-%s.json" % started.strftime("%Y%m%dT%H%M%SZ"))
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(results, handle, indent=1, sort_keys=True)
+        print(json.dumps(results, indent=1, sort_keys=True))
+        print("results: %s" % path)
     finally:
         if not args.keep:
             ids = [site["id"] for site in nb.iter_objects("dcim/sites", params={"tag": SITE_TAG}, fields=("id",))]
             with ThreadPoolExecutor(max_workers=2) as pool:  # ~60 deletes/s: minutes for 10,000
                 list(pool.map(lambda batch: writer.delete("dcim/sites", batch), chunks(ids, 200)))
-    print(json.dumps({"sites": args.sites, "regions_synced_seconds": round(sync_seconds, 2),
-                      "cities": len(cities), "site_bulk_create_seconds": round(create_seconds, 2),
-                      "site_create_rate": round(args.sites / create_seconds, 1), "runs": runs}, indent=2))
 
 
 if __name__ == "__main__":

@@ -24,9 +24,19 @@ def superuser():
     return user
 
 
+# NetBox 4.5 brought v2 tokens (``nbt_<key>.<secret>``, a hashed secret) beside v1; before
+# it a Token's key is the v1 token itself and there is no version field.
+V2_TOKENS = any(field.name == "version" for field in Token._meta.get_fields())
+
+
 def make_token(user, version, write_enabled=True):
-    token = Token(user=user, version=version, write_enabled=write_enabled,
-                  description="geofoss.netbox local test bed")
+    """A new token of the user: v2 where NetBox has them and v2 is asked for, else v1."""
+    description = "geofoss.netbox local test bed"
+    if not V2_TOKENS:
+        token = Token(user=user, write_enabled=write_enabled, description=description)
+        token.save()
+        return token.key
+    token = Token(user=user, version=version, write_enabled=write_enabled, description=description)
     token.save()
     if version == 1:
         return token.token
@@ -65,5 +75,16 @@ elif action == "token":
     version = int(os.environ.get("GEOFOSS_ADMIN_TOKEN_VERSION", "2"))
     write = os.environ.get("GEOFOSS_ADMIN_WRITE", "1") == "1"
     sys.stdout.write(make_token(user, version, write) + "\n")
+elif action == "rebuild_tree":
+    # NetBox 4.4-4.6: django-mptt's repair (what NetBox's own bulk edit view runs after saving);
+    # 4.7's ltree paths are kept by triggers and need none.
+    from dcim.models import Region
+    from mptt.models import MPTTModel
+
+    if issubclass(Region, MPTTModel):
+        Region.objects.rebuild()
+        sys.stdout.write("rebuilt the region tree of %d regions\n" % Region.objects.count())
+    else:
+        sys.stdout.write("NetBox keeps region paths with triggers: nothing to rebuild\n")
 else:
     raise SystemExit("unknown action %s" % action)

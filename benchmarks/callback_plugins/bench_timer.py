@@ -82,6 +82,11 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_skipped(self, result):
         self._record(result)
 
+    def v2_runner_item_on_ok(self, result):
+        # when each loop item finished: whether a loop's per-item cost is steady over the loop
+        if self._current is not None:
+            self._current.setdefault("item_ends", []).append(round(time.time() - self._current["start"], 3))
+
     def v2_playbook_on_stats(self, stats):
         self._close_current()
         path = os.environ.get("BENCH_TIMER_OUT")

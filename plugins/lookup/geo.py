@@ -17,12 +17,15 @@ description:
     process and path (again only when the file changes).
   - "Terms: C(Munich, DE) (a name and its country; C(Springfield, US-IL) names the division),
     C(Munich) (a name alone), C(DE-BY) (ISO 3166-2), C(DE.02) (GeoNames admin1 code), C(DE) (ISO 3166-1),
-    C(2867714) or C(geonames:2867714) (a geonameid), or a region slug such as C(de-munich).
-    Names match without regard to case and accents."
+    C(2867714) or C(geonames:2867714) (a geonameid), any geo_source_id (C(m49:155) a UN M49
+    group, C(custom:emea) a team's group or own place), or a region slug such as C(de-munich).
+    Names match without regard to case and accents, in the dataset's language (groups and own
+    places by their names too)."
   - An ambiguous term fails and lists the candidates; a term that matches nothing fails, or
     returns O(default) when it is given.
   - With O(latitude) and O(longitude) instead of terms, answers the deepest place for the point
-    (the nearest city within O(city_radius_km) in the same first-level division, else the
+    (a team's own place within O(city_radius_km) or whose polygon contains it, else
+    the nearest city within O(city_radius_km) in the same first-level division, else the
     containing division, else the nearest division centre, else the country), as
     M(geofoss.netbox.netbox_geo_sites) chooses it.
 requirements:
@@ -70,9 +73,10 @@ options:
       - name: GEOFOSS_GEO_SOURCE
   level:
     description:
-      - Only places of this level (continent, country, admin1, admin2, city) match a term.
+      - Only places of this level match a term; V(group) are the groups above the countries
+        (geo_transform's O(geofoss.netbox.geo_transform#module:grouping)), V(custom) a team's own places.
     type: str
-    choices: [continent, country, admin1, admin2, city]
+    choices: [group, continent, country, admin1, admin2, city, custom]
   latitude:
     description: Latitude of a point to place (with O(longitude), instead of terms).
     type: float

@@ -19,4 +19,6 @@ DEFAULT_MANAGED_TAG = "geo-managed"
 # geo_transform appends to the dataset's file name.
 ADMIN1_POLYGONS = "admin1_polygons"
 ADMIN0_POLYGONS = "admin0_polygons"
-POLYGONS_SUFFIXES = {ADMIN1_POLYGONS: ".admin1.geojson", ADMIN0_POLYGONS: ".admin0.geojson"}
+CUSTOM_POLYGONS = "custom_polygons"  # a team's own places (geo_transform's own_places)
+POLYGONS_SUFFIXES = {ADMIN1_POLYGONS: ".admin1.geojson", ADMIN0_POLYGONS: ".admin0.geojson",
+                     CUSTOM_POLYGONS: ".custom.geojson"}

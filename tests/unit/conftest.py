@@ -5,8 +5,8 @@
 
 Tests marked ``fuzz`` are the long hypothesis runs (many more examples than the normal
 run). They are left out unless asked for: ``-m fuzz`` (or any -m expression naming fuzz)
-or the environment variable GEOFOSS_FUZZ=1, e.g.
-    GEOFOSS_PYTEST_ARGS="-m fuzz" bash scripts/test units
+or the environment variable GEOFOSS_FUZZ=1; `make test` runs them as its fuzz stage:
+    bash scripts/test fuzz
 """
 
 from __future__ import annotations

@@ -22,8 +22,6 @@ BIN = Path(sys.executable).parent
 CONTENT = ("galaxy.yml", "README.md", "LICENSE", "requirements.txt", "bindep.txt", "meta", "plugins", "roles",
            "playbooks", "docs", "changelogs")
 
-pytest.importorskip("ansible_builder")
-
 
 def requirement_names(path: Path) -> set[str]:
     names = set()

@@ -154,6 +154,7 @@ class Inputs:
         self.admin1_by_key: dict[str, AdminCode] = {}
         self.admin2_by_key: dict[str, AdminCode] = {}
         self.cities_path: str | None = None
+        self.left_out: set[str] = set()  # countries that no longer exist (include_historic: false)
 
     def _rows(self, records: Iterable[Record | RowError], what: str) -> Iterator[Record]:
         """The valid records; RowErrors and duplicate geonameids go to the problems."""
@@ -175,7 +176,17 @@ class Inputs:
             yield record
 
     def wanted(self, country_code: str) -> bool:
-        return not self.countries or country_code in self.countries
+        return country_code not in self.left_out and (not self.countries or country_code in self.countries)
+
+    def leave_out_historic(self, current: dict[str, str]) -> list[str]:
+        """Leave out the countries of countryInfo that are not ``current`` (AN, CS), with
+        their divisions and cities; returns their codes. Call after parse_countries."""
+        self.left_out = {code for code in self.countries_by_code if code not in current}
+        asked = sorted(self.left_out & set(self.countries))
+        if asked:
+            self.warnings.append("countries %s no longer exist and are left out; include_historic: true keeps them"
+                                 % ", ".join(asked))
+        return sorted(self.left_out)
 
     def country_name(self, code: str) -> str:
         country = self.countries_by_code.get(code)

@@ -20,8 +20,8 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, cast
 
 # re-exported: the dataset format's names stay importable from here
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import (  # noqa: F401 pylint: disable=unused-import
-    ATTRIBUTE_KEYS, GEO_SOURCE_ID_RE, LEVEL_INDEX, LEVELS, NODE_KEYS, NodeDict, NodeProblem, check_attributes,
-    check_node, node_problem,
+    ATTRIBUTE_KEYS, GEO_SOURCE_ID_RE, LEVEL_INDEX, LEVELS, NESTING_LEVELS, NODE_KEYS, NodeDict, NodeProblem,
+    check_attributes, check_node, node_problem,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import DEFAULT_FILE_MODE, WriteResult, atomic_write
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
@@ -166,9 +166,17 @@ class CityNode(Node):
     LEVEL = "city"
 
 
+class GroupNode(Node):
+    LEVEL = "group"
+
+
+class CustomNode(Node):
+    LEVEL = "custom"
+
+
 NODE_MODELS = {
-    "continent": ContinentNode, "country": CountryNode, "admin1": Admin1Node,
-    "admin2": Admin2Node, "city": CityNode,
+    "group": GroupNode, "continent": ContinentNode, "country": CountryNode, "admin1": Admin1Node,
+    "admin2": Admin2Node, "city": CityNode, "custom": CustomNode,
 }
 
 
@@ -214,14 +222,35 @@ class DatasetHeader(BaseModel):
         return sorted(set(value), key=LEVEL_INDEX.__getitem__)
 
 
-def node_sort_key(node: Any) -> tuple[int, str, str]:
-    """(level, country code, geo_source_id); total on malformed nodes too, so that they
-    reach validation and get a proper message."""
+def node_sort_key(node: Any, depth: int = 0) -> tuple[int, int, str, str]:
+    """(level, depth, country code, geo_source_id); total on malformed nodes too, so that they
+    reach validation and get a proper message. ``depth`` counts the ancestors of the node's
+    own level (groups and own places nest; every other level has depth 0)."""
     attributes = node.get("attributes")
     country_code = attributes.get("country_code") if isinstance(attributes, dict) else None
     level = node.get("level")
-    return (LEVEL_INDEX.get(level, len(LEVELS)) if isinstance(level, str) else len(LEVELS), str(country_code or ""),
-            str(node.get("geo_source_id")))
+    return (LEVEL_INDEX.get(level, len(LEVELS)) if isinstance(level, str) else len(LEVELS), depth,
+            str(country_code or ""), str(node.get("geo_source_id")))
+
+
+def sort_nodes(nodes: Iterable[Any]) -> list[Any]:
+    """The nodes in file order: by level, then (groups, own places) parents before children."""
+    nodes = list(nodes)
+    by_id = {node.get("geo_source_id"): node for node in nodes if isinstance(node, dict)}
+    depths: dict[Any, int] = {}
+
+    def depth_of(node: Any) -> int:
+        source_id = node.get("geo_source_id") if isinstance(node, dict) else None
+        if source_id not in depths:
+            depths[source_id] = 0  # a cycle stops here; the writer refuses it as a later parent
+            parent = by_id.get(node.get("parent")) if isinstance(node, dict) else None
+            if parent is not None and parent is not node and parent.get("level") == node.get("level") \
+                    and node.get("level") in NESTING_LEVELS:
+                depths[source_id] = depth_of(parent) + 1
+        return depths[source_id]
+
+    return sorted(nodes, key=lambda node: node_sort_key(node, depth_of(node)) if isinstance(node, dict) else
+                  node_sort_key({}))
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:
@@ -321,8 +350,15 @@ class _Tree:
 
     def __init__(self) -> None:
         self.ids: set[str] = set()
+        self.depths: dict[str, int] = {}  # nodes of the nesting levels: ancestors of their own level
+        self.levels: dict[str, str] = {}
         self.names: set[tuple[str | None, str]] = set()
         self.slugs: set[tuple[str | None, str]] = set()
+
+    def depth_of(self, node: NodeDict) -> int:
+        """Ancestors of the node's own level among the nodes added (0 but for groups and own places)."""
+        parent = node["parent"]
+        return self.depths[parent] + 1 if parent in self.depths and self.levels[parent] == node["level"] else 0
 
     def add(self, node: NodeDict) -> NodeProblem | None:
         source_id, parent = node["geo_source_id"], node["parent"]
@@ -335,6 +371,9 @@ class _Tree:
         if (parent, node["slug"]) in self.slugs:
             return NodeProblem("slug", "slug %r is used twice under parent %s" % (node["slug"], parent))
         self.ids.add(source_id)
+        if node["level"] in NESTING_LEVELS:
+            self.depths[source_id] = self.depth_of(node)
+            self.levels[source_id] = node["level"]
         self.names.add((parent, node["name"]))
         self.slugs.add((parent, node["slug"]))
         return None
@@ -359,7 +398,7 @@ def write_dataset_file(path: str, header: DatasetHeader, nodes: Iterable[NodeDic
     ``dry_run``: write nothing at ``path``; the result tells what writing would do.
     """
     if not presorted:
-        nodes = sorted((n if isinstance(n, dict) else n.to_dict() for n in nodes), key=node_sort_key)
+        nodes = sort_nodes(n if isinstance(n, dict) else n.to_dict() for n in nodes)
     counts: dict[str, int] = {}
     tree = _Tree()
     nodes_digest = hashlib.sha256()
@@ -370,9 +409,9 @@ def write_dataset_file(path: str, header: DatasetHeader, nodes: Iterable[NodeDic
             data = node if isinstance(node, dict) else node.to_dict()
             problem = check_node(data)
             if not problem:
-                key = node_sort_key(data)
+                key = node_sort_key(data, tree.depth_of(data))
                 if previous_key is not None and key < previous_key:  # equal: a duplicate id, told below
-                    problem = NodeProblem("node", "out of order (sort by level, country code, geo_source_id)")
+                    problem = NodeProblem("node", "out of order (sort by level, depth, country code, geo_source_id)")
                 previous_key = key
             problem = problem or tree.add(data)
             if problem:

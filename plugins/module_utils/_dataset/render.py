@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.inputs import Inputs
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.names import NameTable
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import clean_description, format_population
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.tree import Entry
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import (
@@ -20,7 +21,13 @@ def attributes_of(entry: Entry, inputs: Inputs) -> dict[str, Any]:
     attributes: dict[str, Any] = dict.fromkeys(ATTRIBUTE_KEYS)
     source = entry.source
     attributes["country_code"] = entry.country_code
-    if entry.level == "continent":
+    if entry.level == "group":
+        pass  # a group has no codes of its own: its identity says it all
+    elif entry.level == "custom":
+        country = inputs.countries_by_code.get(entry.country_code or "")
+        attributes.update(latitude=source.latitude, longitude=source.longitude,
+                          continent=country.continent if country else None)
+    elif entry.level == "continent":
         attributes.update(geonames_code=source, feature_code="CONT", continent=source)
     elif entry.level == "country":
         attributes.update(iso_3166_1_alpha3=source.iso3, geonames_code=source.code, population=source.population,
@@ -37,10 +44,19 @@ def attributes_of(entry: Entry, inputs: Inputs) -> dict[str, Any]:
     return attributes
 
 
-def description_of(entry: Entry, attributes: dict[str, Any], inputs: Inputs) -> str:
+def description_of(entry: Entry, attributes: dict[str, Any], inputs: Inputs, english: NameTable) -> str:
+    """In English whatever the language (a language switch changes names only), with the
+    names the English policy gives, so the sources describe a place alike."""
     source = entry.source
     country_name = inputs.country_name(entry.country_code or "")
-    if entry.level == "continent":
+
+    def division_name(key: str) -> str | None:
+        admin1 = inputs.admin1_by_key.get(key)
+        return english.division_name(key, admin1.name) if admin1 else None
+
+    if entry.level in ("group", "custom"):
+        text = source.description or ("%s %s" % ("Group" if entry.level == "group" else "Own place", entry.geo_source_id))
+    elif entry.level == "continent":
         text = "Continent %s \u00b7 GeoNames %d" % (source, entry.geonameid)
     elif entry.level == "country":
         text = "Country %s \u00b7 GeoNames %d" % (entry.country_code, entry.geonameid)
@@ -48,24 +64,23 @@ def description_of(entry: Entry, attributes: dict[str, Any], inputs: Inputs) -> 
         code = attributes["iso_3166_2"] or source.key
         text = "First-level division %s of %s" % (code, country_name)
     elif entry.level == "admin2":
-        admin1 = inputs.admin1_by_key.get(source.key.rsplit(".", 1)[0])
         text = "Second-level division %s of %s" % (
-            source.key, ", ".join(n for n in (admin1.name if admin1 else None, country_name) if n))
+            source.key, ", ".join(n for n in (division_name(source.key.rsplit(".", 1)[0]), country_name) if n))
     else:
-        admin1 = inputs.admin1_by_key.get("%s.%s" % (entry.country_code, source.admin1))
-        where = ", ".join(n for n in (admin1.name if admin1 else None, country_name) if n)
+        where = ", ".join(n for n in (division_name("%s.%s" % (entry.country_code, source.admin1)), country_name) if n)
         text = "%s in %s" % ("Capital" if source.feature_code == "PPLC" else "City", where)
         if source.population:
             text += " \u00b7 pop. %s" % format_population(source.population)
     return clean_description(text)
 
 
-def node_dicts(entries: list[Entry], inputs: Inputs) -> Iterator[NodeDict]:
-    """The nodes in file order (``entries`` sorted in place), built one at a time: the cities
-    never all exist as dicts. write_dataset validates them, like every node it writes."""
-    entries.sort(key=lambda e: (LEVEL_INDEX[e.level], e.country_code or "", e.geo_source_id))
+def node_dicts(entries: list[Entry], inputs: Inputs, english: NameTable) -> Iterator[NodeDict]:
+    """The nodes in file order (``entries`` sorted in place; groups and own places parents
+    first), built one at a time: the cities never all exist as dicts. write_dataset validates
+    them, like every node it writes."""
+    entries.sort(key=lambda e: (LEVEL_INDEX[e.level], e.depth, e.country_code or "", e.geo_source_id))
     for entry in entries:
         attributes = attributes_of(entry, inputs)
         yield {"geo_source_id": entry.geo_source_id, "level": entry.level, "name": entry.name,
                "slug": entry.slug, "parent": entry.parent,
-               "description": description_of(entry, attributes, inputs), "attributes": attributes}
+               "description": description_of(entry, attributes, inputs, english), "attributes": attributes}

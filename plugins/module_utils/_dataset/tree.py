@@ -2,21 +2,36 @@
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """geo_transform's tree: each parsed place becomes an entry attached to its parent (an
-orphan to its nearest known ancestor, and reported), then siblings get unique NetBox-safe
-names and slugs, and slugs are made unique across the whole tree."""
+orphan to its nearest known ancestor, and reported), named by the naming policy (names.py);
+the grouping's groups go above the countries and a team's own places below their parents;
+then siblings get unique NetBox-safe names and slugs, and slugs are made unique across the
+whole tree."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.groups import Grouping
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.inputs import Inputs
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.names import NameTable
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.own_places import (
+    FILTERED, TOP, OwnPlace, resolve_parents,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug import (
     clean_name, make_slug, slug_candidates, slugify, unique_names_and_slugs,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.team_files import Problems
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.validate import LEVEL_INDEX
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import CONTINENTS, AdminCode, Place
 
+try:  # transliterates division names for slugs as the bundled source does; slugify's own folding without it
+    from unidecode import unidecode
+except ImportError:
+    unidecode = None  # type: ignore[assignment]
+
 ORPHAN_SAMPLE_SIZE = 20
+# Slugs of these levels carry no country prefix (germany, europe, emea).
+UNPREFIXED_LEVELS = ("group", "continent", "country")
 
 
 def source_id(geonameid: int) -> str:
@@ -26,11 +41,11 @@ def source_id(geonameid: int) -> str:
 class Entry:
     """One future node, light enough for hundreds of thousands of cities."""
     __slots__ = ("level", "geonameid", "country_code", "name", "slug", "parent", "qualifier", "rank",
-                 "source", "extra")
+                 "source", "extra", "custom_id", "depth")
 
     def __init__(self, level: str, geonameid: int, country_code: str | None, name: str, slug: str,
                  parent: str | None, qualifier: str | None, rank: tuple[int, int], source: Any,
-                 extra: dict[str, Any] | None = None) -> None:
+                 extra: dict[str, Any] | None = None, custom_id: str | None = None, depth: int = 0) -> None:
         self.level = level
         self.geonameid = geonameid
         self.country_code = country_code
@@ -41,10 +56,17 @@ class Entry:
         self.rank = rank              # (level index, -population): the best keeps the plain name
         self.source = source          # the parsed record (Country, AdminCode, Place), or a continent code
         self.extra = extra or {}      # enrichment: iso_3166_2, wikidata_id, latitude, longitude
+        self.custom_id = custom_id    # the geo_source_id of a group or own place (geonameid 0)
+        self.depth = depth            # groups and own places: ancestors of their own level
 
     @property
     def geo_source_id(self) -> str:
-        return source_id(self.geonameid)
+        return self.custom_id or source_id(self.geonameid)
+
+    @property
+    def ident(self) -> str:
+        """What tells the entry apart from its siblings in a qualified name or slug."""
+        return self.custom_id.split(":", 1)[1] if self.custom_id else str(self.geonameid)
 
 
 class Orphans:
@@ -64,57 +86,84 @@ class Orphans:
         return {"total": sum(self.counts.values()), "counts": dict(sorted(self.counts.items())), "sample": self.sample}
 
 
-def _slug(prefix: str, record: AdminCode | Place) -> str:
-    """<prefix>-slugify(asciiname), else of the name, else <prefix>-<geonameid>."""
-    body = slugify(getattr(record, "asciiname", "") or "") or slugify(record.name)
+def _slug(prefix: str, record: AdminCode | Place, local_name: str | None = None) -> str:
+    """<prefix>-slugify(the local name, transliterated as the bundled source writes it), else
+    of the asciiname, else of the name, else <prefix>-<geonameid>."""
+    body = slugify(unidecode(local_name) if unidecode is not None else local_name) if local_name else ""
+    body = body or slugify(getattr(record, "asciiname", "") or "") or slugify(record.name)
     return make_slug(prefix, body) if body else make_slug(prefix, suffix=str(record.geonameid))
 
 
 class Tree:
     """The entries of the levels asked for, built from the parsed ``inputs``."""
 
-    def __init__(self, inputs: Inputs, levels: list[str]) -> None:
+    def __init__(self, inputs: Inputs, levels: list[str], names: NameTable | None = None,
+                 grouping: Grouping | None = None) -> None:
         self.inputs = inputs
         self.levels = levels
+        self.names = names or NameTable()
+        self.grouping = grouping
         self.entries: list[Entry] = []
         self.orphans = Orphans()
+        # where each place went (its entry's id, or its nearest kept ancestor's): own places' parents
+        self.country_parent: dict[str, str | None] = {}
+        self.admin1_parent: dict[str, str | None] = {}
+        self.admin2_parent: dict[str, str | None] = {}
+        self._found: dict[str, str] = {}
+
+    def division_name(self, key: str) -> str | None:
+        """A first-level division's name in the chosen language, or None when unknown."""
+        record = self.inputs.admin1_by_key.get(key)
+        return None if record is None else self.names.division_name(key, record.name)
 
     def build(self, cities: list[Place]) -> None:
-        inputs = self.inputs
+        inputs, names = self.inputs, self.names
         levels = set(self.levels)
         wanted_countries = [c for c in sorted(inputs.countries_by_code) if inputs.wanted(c)]
+        grouping = self.grouping.keep_only(wanted_countries) if self.grouping is not None else None
+        placed = grouping.group_of if grouping is not None else {}
+        depth: dict[str | None, int] = {None: -1}
+        for group in grouping.groups if grouping is not None else ():
+            depth[group.geo_source_id] = depth[group.parent] + 1
+            self.entries.append(Entry("group", 0, None, clean_name(group.name), group.slug, group.parent, None,
+                                      (0, 0), group, custom_id=group.geo_source_id, depth=depth[group.geo_source_id]))
         if "continent" in levels:
-            used = {inputs.countries_by_code[c].continent for c in wanted_countries}
+            used = {inputs.countries_by_code[c].continent for c in wanted_countries if c not in placed}
             for code, (geonameid, name) in CONTINENTS.items():
-                if code in used or not inputs.countries:
-                    self.entries.append(Entry("continent", geonameid, None, name, slugify(name), None, None,
-                                              (0, 0), code))
-        country_parent: dict[str, str | None] = {}
+                if code in used or not (inputs.countries or grouping):
+                    self.entries.append(Entry("continent", geonameid, None, clean_name(names.continent(code, name)),
+                                              slugify(name), None, None, (0, 0), code))
+        country_parent = self.country_parent
         for code in wanted_countries:
             country = inputs.countries_by_code[code]
-            continent_id = source_id(CONTINENTS[country.continent][0]) if "continent" in levels else None
+            above = placed.get(code) or (source_id(CONTINENTS[country.continent][0]) if "continent" in levels else None)
             if "country" in levels:
                 self.entries.append(Entry(
-                    "country", country.geonameid, code, clean_name(country.name),
-                    make_slug(country.name) or make_slug(suffix=code), continent_id,
+                    "country", country.geonameid, code, clean_name(names.country(code, country.name)),
+                    make_slug(country.name) or make_slug(suffix=code), above,
                     CONTINENTS[country.continent][1], (1, -country.population), country))
                 country_parent[code] = source_id(country.geonameid)
             else:
-                country_parent[code] = continent_id
-        admin1_parent: dict[str, str | None] = {}
+                country_parent[code] = above
+        admin1_parent = self.admin1_parent
         for key, record in sorted(inputs.admin1_by_key.items()):
             code = key[:2]
             parent = country_parent.get(code)
             if code not in inputs.countries_by_code and "admin1" in levels:
                 self.orphans.add("admin1_unknown_country", record, parent)
             if "admin1" in levels:
-                self.entries.append(Entry(
-                    "admin1", record.geonameid, code, clean_name(record.name), _slug(code.lower(), record), parent,
-                    inputs.country_name(code) if parent is None or "country" not in levels else None, (2, 0), record))
+                division = names.division(key)
+                entry = Entry(
+                    "admin1", record.geonameid, code, clean_name(names.division_name(key, record.name)),
+                    _slug(code.lower(), record, names.slug_name(key, "")), parent,
+                    inputs.country_name(code) if parent is None or "country" not in levels else None, (2, 0), record)
+                if division is not None and division.iso_code:
+                    entry.extra["iso_3166_2"] = division.iso_code
+                self.entries.append(entry)
                 admin1_parent[key] = source_id(record.geonameid)
             else:
                 admin1_parent[key] = parent
-        admin2_parent: dict[str, str | None] = {}
+        admin2_parent = self.admin2_parent
         for key, record in sorted(inputs.admin2_by_key.items()):
             code, admin1_key = key[:2], key.rsplit(".", 1)[0]
             if admin1_key in admin1_parent:
@@ -123,8 +172,7 @@ class Tree:
                 parent = country_parent.get(code)
                 self.orphans.add("admin2_unknown_admin1", record, parent)
             if "admin2" in levels:
-                qualifier = inputs.admin1_by_key[admin1_key].name \
-                    if admin1_key in inputs.admin1_by_key and "admin1" not in levels else None
+                qualifier = self.division_name(admin1_key) if "admin1" not in levels else None
                 self.entries.append(Entry("admin2", record.geonameid, code, clean_name(record.name),
                                           _slug(code.lower(), record), parent, qualifier, (3, 0), record))
                 admin2_parent[key] = source_id(record.geonameid)
@@ -160,12 +208,83 @@ class Tree:
             if admin2 is not None and not has_admin2:
                 qualifier: str | None = admin2.name
             elif admin1 is not None and (not has_admin1 or parent != source_id(admin1.geonameid)):
-                qualifier = admin1.name
+                qualifier = self.division_name(admin1_key)
             else:
                 qualifier = None
             self.entries.append(Entry("city", place.geonameid, code, clean_name(place.name),
                                       _slug(code.lower(), place), parent, qualifier,
                                       (4, -place.population), place))
+
+    # -- a team's own places --------------------------------------------------------------
+    def find(self, kind: str, value: str) -> object:
+        """The geo_source_id of the node an own place's parent names (own_places.resolve_parents):
+        the node itself, or its nearest kept ancestor when its level is left out; TOP for the
+        top of the tree; FILTERED when ``countries`` or ``include_historic`` left it out; None
+        when the dataset has no such place."""
+        inputs = self.inputs
+        if not self._found:  # built once: geo_source_id and geonameid -> entry, codes of the tables
+            for entry in self.entries:
+                self._found[entry.geo_source_id] = entry.geo_source_id
+                if entry.level == "admin1" and entry.extra.get("iso_3166_2"):
+                    self._found[entry.extra["iso_3166_2"]] = entry.source.key
+            for table in (inputs.admin1_by_key, inputs.admin2_by_key):
+                for key, record in table.items():
+                    self._found.setdefault("geonames:%d" % record.geonameid, "=" + key)
+        if kind == "geonameid":
+            kind, value = "geo_source_id", "geonames:" + value
+        if kind == "geo_source_id":
+            found = self._found.get(value)
+            if found is None or not found.startswith("="):
+                return found  # an entry (or nothing)
+            key = found[1:]  # a division whose level is left out
+        elif kind == "iso_3166_2":
+            key = self.names.geonames_code_of(value) or self._found.get(value) or ""
+        else:
+            key = value
+        country = key[:2]
+        if country and not inputs.wanted(country):
+            return FILTERED if country in inputs.countries_by_code or country in inputs.left_out else None
+        for parents in (self.country_parent, self.admin1_parent, self.admin2_parent):
+            if key in parents:
+                return parents[key] or TOP
+        return None
+
+    def add_own_places(self, path: str, places: list[OwnPlace]) -> list[OwnPlace]:
+        """The own places as entries below their parents; returns those left out (their
+        country is). TeamFileError for parents the dataset does not have."""
+        kept, left_out = resolve_parents(path, places, self.find)
+        by_id = {entry.geo_source_id: entry for entry in self.entries}
+        for place in kept:  # parents first
+            parent = by_id.get(place.resolved_parent or "")
+            country_code = parent.country_code if parent is not None else None
+            depth = parent.depth + 1 if parent is not None and parent.level == "custom" else 0
+            slug = place.slug or make_slug((country_code or "").lower(), slugify(place.name)) or \
+                make_slug(suffix=place.id)
+            entry = Entry("custom", 0, country_code, place.name, slug, place.resolved_parent, None,
+                          (LEVEL_INDEX["custom"], 0), place, custom_id=place.geo_source_id, depth=depth)
+            self.entries.append(entry)
+            by_id[entry.geo_source_id] = entry
+        return left_out
+
+    def check_own_places(self, path: str) -> None:
+        """After disambiguate: an own place whose written name or slug a sibling already had
+        (or whose slug another node has) is the file's problem, not something to rename."""
+        problems = Problems(path, "own places file")
+        holders: dict[str, str] = {}
+        for entry in self.entries:
+            if not entry.custom_id or entry.level != "custom":
+                holders.setdefault(entry.slug, entry.geo_source_id)
+        for entry in self.entries:
+            place = entry.source
+            if entry.level != "custom":
+                continue
+            if entry.name != place.name:
+                problems.add(place.line, "name", "%r is already the name of another region under %s"
+                             % (place.name, place.parent or "the top"))
+            if place.slug and entry.slug != place.slug:
+                problems.add(place.line, "slug", "%r is already the slug of %s" % (place.slug, holders.get(
+                    place.slug, "another own place")))
+        problems.raise_if_any()
 
     def disambiguate(self) -> int:
         """Unique names and slugs among the children of each parent (all levels together:
@@ -190,12 +309,12 @@ class Tree:
             if not clash:
                 continue
             chosen = unique_names_and_slugs([
-                {"id": str(e.geonameid), "name": e.name, "slug": e.slug, "qualifier": e.qualifier,
-                 "slug_prefix": (e.country_code or "").lower() if e.level not in ("continent", "country") else "",
+                {"id": e.ident, "name": e.name, "slug": e.slug, "qualifier": e.qualifier,
+                 "slug_prefix": (e.country_code or "").lower() if e.level not in UNPREFIXED_LEVELS else "",
                  "rank": e.rank}
                 for e in siblings])
             for entry in siblings:
-                name, slug = chosen[str(entry.geonameid)]
+                name, slug = chosen[entry.ident]
                 if (name, slug) != (entry.name, entry.slug):
                     renamed += 1
                 entry.name, entry.slug = name, slug
@@ -208,11 +327,11 @@ class Tree:
         The higher level, then the better rank, keeps the plain slug."""
         taken: set[str] = set()
         renamed = 0
-        for entry in sorted(self.entries, key=lambda e: (LEVEL_INDEX[e.level], e.rank, e.geonameid)):
+        for entry in sorted(self.entries, key=lambda e: (LEVEL_INDEX[e.level], e.rank, e.geonameid, e.custom_id or "")):
             if entry.slug in taken:
-                prefix = (entry.country_code or "").lower() if entry.level not in ("continent", "country") else ""
+                prefix = (entry.country_code or "").lower() if entry.level not in UNPREFIXED_LEVELS else ""
                 entry.slug = next(candidate for candidate in slug_candidates(
-                    {"id": str(entry.geonameid), "slug": entry.slug, "slug_prefix": prefix}) if candidate not in taken)
+                    {"id": entry.ident, "slug": entry.slug, "slug_prefix": prefix}) if candidate not in taken)
                 renamed += 1
             taken.add(entry.slug)
         return renamed

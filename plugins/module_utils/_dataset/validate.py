@@ -19,10 +19,13 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug impor
     SLUG_MAX, SLUG_RE, description_problem, name_problem,
 )
 
-LEVELS = ("continent", "country", "admin1", "admin2", "city")
+# group: what a grouping puts above the countries (UN M49, a team's groups); custom: a
+# team's own places. Both may nest: a node's parent may be of its own level.
+LEVELS = ("group", "continent", "country", "admin1", "admin2", "city", "custom")
 LEVEL_INDEX = {level: index for index, level in enumerate(LEVELS)}
-# Every level but the continents belongs to a country: attributes.country_code is required.
-COUNTRY_LEVELS = frozenset(LEVELS[1:])
+NESTING_LEVELS = frozenset(("group", "custom"))
+# These belong to a country: attributes.country_code is required.
+COUNTRY_LEVELS = frozenset(("country", "admin1", "admin2", "city"))
 # Every node has all of these attribute keys, in this order; absent values are null.
 ATTRIBUTE_KEYS = (
     "country_code",        # ISO 3166-1 alpha-2 of the node's country (null for continents)

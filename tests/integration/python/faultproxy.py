@@ -19,6 +19,7 @@ seeded random generator, so a failing run reproduces with the same seed:
         ... proxy.url ...                        # point the client here
         proxy.persist("unavailable", count=20)   # the next 20 matching requests get this fault
         proxy.persist("none", count=3)           # ("none": the next 3 pass; queue it first to delay a fault)
+        proxy.persist("reset", 1, method="PATCH")  # the next PATCH is reset, other requests go on
         proxy.log                                # one FaultRecord per request
         proxy.counts()                           # {"throttle": 3, "none": 40, ...}
 
@@ -60,14 +61,14 @@ DEFAULT_LIFETIME = 900.0
 class FaultRecord:
     """What happened to one request."""
 
-    number: int          # 1-based arrival order
+    number: int          # 1-based arrival order (the order of proxy.log)
     method: str
     path: str
     fault: str           # one of FAULTS, or "none"
     forwarded: bool      # the upstream saw the request (a write may have landed)
     status: int | None   # the upstream's status, or the injected one; None when no status was sent
     persistent: bool     # the fault came from persist(), not from the dice
-    seconds: float       # time spent in the proxy
+    seconds: float       # time spent in the proxy; None while the answer is not sent yet
 
 
 class _Server(ThreadingHTTPServer):
@@ -111,13 +112,12 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        fault, persistent = proxy.choose(self.command, self.path)
-        record = FaultRecord(0, self.command, self.path, fault, False, None, persistent, 0.0)
+        record = proxy.arrive(self.command, self.path)
         try:
-            self._answer(proxy, fault, body, record)
+            self._answer(proxy, record.fault, body, record)
         finally:
             record.seconds = round(time.monotonic() - started, 4)
-            proxy.record(record)
+            proxy.answered(record)
 
     def _answer(self, proxy, fault, body, record):
         if fault in ("throttle", "unavailable", "bad_gateway"):
@@ -197,8 +197,8 @@ class FaultProxy:
         self.stopping = threading.Event()  # set when stop() begins: held answers give up
         self._stopped = threading.Event()  # set when the port is closed
         self._random = random.Random(seed)
-        self._lock = threading.Lock()
-        self._persistent = []  # [fault, remaining] entries, used in order
+        self._lock = threading.RLock()
+        self._persistent = []  # [fault, remaining, method or None] entries, used in order
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
         self.port = self._server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
@@ -223,14 +223,11 @@ class FaultProxy:
         if not self.matches(method, path):
             return NO_FAULT, False
         with self._lock:
-            while self._persistent:
-                entry = self._persistent[0]
-                if entry[1] > 0:
+            self._persistent = [entry for entry in self._persistent if entry[1] > 0]
+            for entry in self._persistent:
+                if entry[2] is None or entry[2] == method.upper():
                     entry[1] -= 1
-                    if entry[1] == 0:
-                        self._persistent.pop(0)
                     return entry[0], True
-                self._persistent.pop(0)
             draw = self._random.random()
         threshold = 0.0
         for fault in FAULTS:
@@ -239,15 +236,17 @@ class FaultProxy:
                 return fault, False
         return NO_FAULT, False
 
-    def persist(self, fault, count):
-        """The next `count` matching requests get `fault` (queued after earlier persist() calls).
+    def persist(self, fault, count, method=None):
+        """The next `count` matching requests (of `method` only, when given) get `fault`, queued
+        after earlier persist() calls for the same requests.
 
         `fault` "none" lets them pass untouched: persist("none", 3) then persist("unavailable", 99)
-        is "NetBox goes down after the third request"."""
+        is "NetBox goes down after the third request"; persist("drop_after", 1, method="DELETE")
+        is "the answer to the first DELETE is lost", whatever comes before it."""
         if fault not in FAULTS and fault != NO_FAULT:
             raise ValueError("unknown fault %r; known: %s" % (fault, ", ".join(FAULTS)))
         with self._lock:
-            self._persistent.append([fault, int(count)])
+            self._persistent.append([fault, int(count), method.upper() if method else None])
 
     def clear(self):
         """Forget queued persistent faults and stop random ones: from now on everything passes."""
@@ -261,13 +260,19 @@ class FaultProxy:
             self.faults = dict(faults)
 
     # bookkeeping -----------------------------------------------------------------
-    def record(self, record):
-        with self._lock:
-            record.number = len(self.log) + 1
+    def arrive(self, method, path) -> FaultRecord:
+        """A request arrived: its fault, and its record in the log (its number is its place there)."""
+        with self._lock:  # the draws and the log in the same order
+            fault, persistent = self.choose(method, path)
+            record = FaultRecord(len(self.log) + 1, method, path, fault, False, None, persistent, None)
             self.log.append(record)
-            if self.log_path:
-                with open(self.log_path, "a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")
+        return record
+
+    def answered(self, record):
+        """A request's answer went out (or the connection closed): append it to the log file."""
+        if self.log_path:
+            with self._lock, open(self.log_path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")
 
     def counts(self) -> dict:
         """Requests per fault ("none" for those that passed untouched)."""

@@ -2,7 +2,8 @@
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared by the playbook system tests (test_playbooks.py, test_runner_awx.py): where the
-collection is, the environment ansible-playbook needs, the NetBox API, the dataset file."""
+collection is, the environment ansible-playbook needs, the NetBox API, the dataset file, a
+root region of the test's own and the check that the tree below it equals the dataset."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pynetbox
 import pytest
 
-pynetbox = pytest.importorskip("pynetbox")
+from reliability_kit import Admin  # pylint: disable=import-error  # tests/integration/python is on sys.path
 
 NETBOX_URL = os.environ.get("NETBOX_URL")
 NETBOX_TOKEN = os.environ.get("NETBOX_TOKEN")
@@ -70,25 +72,20 @@ def read_dataset(path) -> tuple[dict, list[dict]]:
     return lines[0], lines[1:]
 
 
-def managed_regions(nb, tag="geo-managed") -> dict:
-    """geo_source_id -> region (a dict) of every region NetBox has with the managed tag."""
-    regions = {}
-    for region in nb.dcim.regions.filter(tag=tag):
-        source_id = (region.custom_fields or {}).get("geo_source_id")
-        if source_id:
-            regions[source_id] = dict(region)
-    return regions
+def own_root(prefix):
+    """A module-scoped fixture: a fresh region of the test file's own, to import under
+    (geo_root_region), deleted with everything below it afterwards."""
+    @pytest.fixture(scope="module")
+    def root():
+        admin = Admin()
+        region = admin.make_root(prefix)
+        yield region
+        admin.delete_region(region["id"])
+    return root
 
 
-def assert_tree_matches(nb, nodes) -> dict:
-    """Every dataset node is a managed NetBox region with its name, slug and parent."""
-    regions = managed_regions(nb)
-    by_id = {region["id"]: source_id for source_id, region in regions.items()}
-    missing = [node["geo_source_id"] for node in nodes if node["geo_source_id"] not in regions]
-    assert not missing, "regions missing from NetBox: %s" % missing[:10]
-    for node in nodes:
-        region = regions[node["geo_source_id"]]
-        assert (region["name"], region["slug"]) == (node["name"], node["slug"]), node["geo_source_id"]
-        parent = region["parent"]["id"] if region.get("parent") else None
-        assert by_id.get(parent) == node["parent"], "%s has the wrong parent" % node["geo_source_id"]
-    return regions
+def assert_tree_matches(root, nodes, tag="geo-managed") -> int:
+    """NetBox's tree below `root` (the test's own region) EQUALS the dataset: every node is
+    there once, with its name, slug, parent and the managed tag, and nothing else is (no
+    extra region, none without a geo_source_id). Returns how many regions are below root."""
+    return Admin().assert_tree_is(root["id"], nodes, tag=tag)

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import traceback
 
+import certifi
 import pytest
 
 from faultproxy import FaultProxy, self_signed_certificate  # pylint: disable=import-error  # tests/integration/python is on sys.path
@@ -110,11 +111,9 @@ def test_url_credentials_never_appear_in_messages(admin, dataset, root):
 
 @pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # validate_certs=False, on purpose
 def test_tls_certificates_are_verified_by_default(tmp_path, admin, root, dataset, monkeypatch):
-    pytest.importorskip("cryptography")
     cert, key = self_signed_certificate(tmp_path)
     # a CA bundle in the environment (as execution environments and corporate hosts set it) must not
     # override validate_certs or ca_path (requests lets it, unless verify is given per request)
-    certifi = pytest.importorskip("certifi")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
     with FaultProxy(admin.url, tls_cert=cert, tls_key=key, lifetime=300) as proxy:
         assert proxy.url.startswith("https://")

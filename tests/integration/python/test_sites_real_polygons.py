@@ -31,7 +31,6 @@ LINKS = {
 
 pytestmark = pytest.mark.skipif(not all(os.path.isfile(os.path.join(GEODATA, p)) for p in LINKS.values()),
                                 reason="GEOFOSS_GEODATA does not hold the GeoNames and Natural Earth files")
-pytest.importorskip("shapely")
 
 
 @pytest.fixture(scope="module")

@@ -6,20 +6,21 @@ parsers, the dataset reader, slugs and names, credential stripping, Retry-After.
 
 Each property runs in two sizes: "quick" in the normal run (a few thousand examples in
 all, derandomized so that CI is reproducible) and "deep" behind the ``fuzz`` marker
-(random, ten times more):  GEOFOSS_PYTEST_ARGS="-m fuzz" bash scripts/test units
+(ten times more, seeded by GEOFOSS_FUZZ_SEED when it is set, random otherwise; `make test`
+runs it as its fuzz stage with a seed that changes daily):  bash scripts/test fuzz
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import zipfile
 
+import hypothesis
 import pytest
-
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402  pylint: disable=wrong-import-position
-from hypothesis import strategies as st  # noqa: E402  pylint: disable=wrong-import-position
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import geonames  # noqa: E402
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import natural_earth  # noqa: E402
@@ -36,15 +37,19 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.slug impor
 
 QUICK = 200
 BUDGETS = [pytest.param(QUICK, id="quick"), pytest.param(QUICK * 10, id="deep", marks=pytest.mark.fuzz)]
+DEEP_SEED = os.environ.get("GEOFOSS_FUZZ_SEED")
 
 
 def run(budget, strategy, check):
-    """Run `check` on `budget` examples of `strategy` (quick runs are derandomized)."""
+    """Run `check` on `budget` examples of `strategy` (quick runs are derandomized, deep
+    ones seeded by GEOFOSS_FUZZ_SEED when it is set)."""
     @settings(max_examples=budget, deadline=None, database=None, derandomize=budget <= QUICK,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
     @given(strategy)
     def property_test(value):
         check(value)
+    if budget > QUICK and DEEP_SEED:
+        property_test = hypothesis.seed(int(DEEP_SEED))(property_test)
     property_test()
 
 

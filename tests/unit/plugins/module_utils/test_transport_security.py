@@ -14,12 +14,11 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import certifi
 import pytest
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient, HttpError
 
-pytest.importorskip("cryptography")
-certifi = pytest.importorskip("certifi")
 
 # the certificate maker of the test suite's fault proxy (tests/integration/python/faultproxy.py)
 _faultproxy = sys.modules.get("faultproxy")

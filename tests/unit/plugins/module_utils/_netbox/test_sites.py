@@ -37,8 +37,6 @@ from geo_fixtures import (
 )
 from scripted_http import ScriptedServer, Step
 
-pytest.importorskip("shapely")
-
 
 @pytest.fixture
 def index(tmp_path):

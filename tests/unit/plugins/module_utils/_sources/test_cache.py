@@ -243,10 +243,11 @@ def test_unsupported_scheme_is_refused(tmp_path):
         Cache(str(tmp_path)).fetch("x.txt", "ftp://example.com/x.txt")
 
 
-@pytest.mark.parametrize("name", ["../escape.txt", "a/b.txt", "/etc/passwd", "..", ".hidden", "", "a\\b",
-                                  MANIFEST_NAME])
-def test_names_that_would_escape_dest_are_refused(tmp_path, name):
-    with pytest.raises(CacheError):
+@pytest.mark.parametrize("name, message", [(name, "it would escape dest")
+                                           for name in ("../escape.txt", "a/b.txt", "/etc/passwd", "..", ".hidden", "a\\b")]
+                         + [("", "invalid cache file name"), (MANIFEST_NAME, "reserved for the cache's own bookkeeping")])
+def test_names_that_would_escape_dest_are_refused(tmp_path, name, message):
+    with pytest.raises(CacheError, match=message):
         Cache(str(tmp_path)).path_for(name)
 
 

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: geofoss.netbox contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The benchmark figures of README.md and docs/ are what benchmarks/report.py renders from
+the results files the benchmarks wrote: none typed by hand, none out of date."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+_spec = importlib.util.spec_from_file_location("benchmark_report", REPO / "benchmarks" / "report.py")
+report = importlib.util.module_from_spec(_spec)
+sys.modules["benchmark_report"] = report
+_spec.loader.exec_module(report)
+
+
+def test_the_docs_hold_the_rendered_figures():
+    stale = report.render_documents(repo=str(REPO))
+    assert stale == [], "run: python benchmarks/report.py --render (out of date: %s)" % stale
+
+
+def test_every_block_of_the_docs_is_known_and_rendered_somewhere():
+    used = set()
+    for relative in report.DOCUMENTS:
+        used.update(match.group(2) for match in report.BLOCK.finditer((REPO / relative).read_text(encoding="utf-8")))
+    assert used == set(report.BLOCKS)
+
+
+def test_only_files_a_benchmark_wrote_are_read():
+    names = [name for name, _results in report.load_runs()]
+    assert names and all(report.RUN_FILE.match(name) for name in names)
+    for name, results in report.load_runs():
+        # bench.py and sites_placement.py write these; a hand-made file would lack them
+        assert {"started", "machine", "load_average_start"} <= set(results), name
+
+
+def test_a_block_without_its_measurement_says_what_to_run(tmp_path):
+    assert report.block_sites([]).startswith("*To be measured:* `bash benchmarks/run sites`")
+    assert "To be measured" in report.block_how_fast([])
+
+
+def test_the_loop_is_compared_only_when_measured_in_the_same_run_and_steady():
+    steady = {"create": {"steady": True}, "rerun": {"steady": True}}
+    assert report.loop_comparable({"steadiness": steady})
+    assert not report.loop_comparable({"steadiness": steady, "reused_from": "benchmarks/results/x.json"})
+    assert not report.loop_comparable({"steadiness": dict(steady, rerun={"steady": False})})
+    assert not report.loop_comparable({})  # measured before steadiness was recorded
+
+
+def test_a_block_is_replaced_whole_and_unknown_blocks_are_refused():
+    text = "a\n<!-- benchmark:memory -->\nold figure 12.2 s\n<!-- /benchmark:memory -->\nb\n"
+    rendered = report.render_text(text, [])
+    assert "12.2" not in rendered and "bash benchmarks/run --only memory" in rendered
+    assert rendered.startswith("a\n<!-- benchmark:memory -->\n") and rendered.endswith("<!-- /benchmark:memory -->\nb\n")
+    with pytest.raises(ValueError, match="unknown benchmark block 'nope'"):
+        report.render_text("<!-- benchmark:nope -->\n<!-- /benchmark:nope -->", [])
+
+
+def test_a_sites_results_file_renders(tmp_path):
+    run = {"timings": {"read": 1.5, "plan": 0.3, "write": 0.0}, "module_duration": 2.0, "requests": 13,
+           "summary": {"updated": 10}}
+    results = {"started": "2026-01-01T00:00:00Z", "machine": {"cpus": 2}, "load_average_start": [1.0],
+               "load_average_end": [1.5], "netbox": {"version": "4.7.3"}, "sites": 10, "site_create_rate": 50.0,
+               "place_worker_cpu_seconds": [0.1, 0.08],
+               "runs": {"check_mode": run, "place": dict(run, module_duration=3.0), "rerun": run}}
+    path = tmp_path / "sites-20260101T000000Z.json"
+    path.write_text(json.dumps(results))
+    text = report.block_sites(report.load_runs(str(tmp_path)))
+    assert "| first placement | 3.0 |" in text and "18 ms of worker CPU on each site" in text
+    assert re.search(r"load average 1\.00 at the start, 1\.50 at the end", text)
