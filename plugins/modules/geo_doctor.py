@@ -144,6 +144,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 
 try:
@@ -162,7 +163,7 @@ def main():
                          default=["netbox_geo_sync", "netbox_geo_sites"]),
             prune=dict(type="bool", default=False),
             attribute_fields=dict(type="bool", default=False),
-            managed_tag=dict(type="str", default="geo-managed"),
+            managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
             cache_dir=dict(type="path", default="~/.cache/geofoss.netbox/data"),
             source=dict(type="str", default="bundled", choices=["bundled", "geonames", "natural_earth"]),
             datasets=dict(type="list", elements="str", default=[]),

@@ -152,7 +152,8 @@ warnings_list:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._report.map import MapError, matplotlib_missing, run_map
+from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+from ansible_collections.geofoss.netbox.plugins.module_utils._report.map import matplotlib_missing, run_map
 
 
 def main():
@@ -176,7 +177,7 @@ def main():
         module.fail_json(msg="size must be [width, height], got %s" % module.params["size"])
     try:
         result = run_map(module.params, check_mode=module.check_mode)
-    except MapError as exc:
+    except GeoFossError as exc:  # MapError, or the dataset's DatasetError
         exc.fail(module)
     result["warnings_list"] = result.pop("warnings")
     for warning in result["warnings_list"]:

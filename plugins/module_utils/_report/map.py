@@ -113,19 +113,17 @@ class DatasetCountries:
         self._world: dict[str, str] | None = None  # geo_source_id -> country code of every GeoNames country
         if not dataset:
             return
-        try:
-            for node in iter_node_dicts(dataset):
-                attributes = node.get("attributes") or {}
-                code = attributes.get("country_code")
-                if not code:
-                    continue
-                self.country_of[node["geo_source_id"]] = code
-                if node.get("level") == "country":
-                    self.node_of[code] = node["geo_source_id"]
-                    if attributes.get("iso_3166_1_alpha3"):
-                        self.alpha3[attributes["iso_3166_1_alpha3"]] = code
-        except Exception as exc:  # the dataset reader names file and line
-            raise MapError("dataset %s: %s" % (dataset, exc)) from None
+        # the one node validation: a bad dataset fails as the sync would, naming file and line
+        for node in iter_node_dicts(dataset, validate=True):
+            attributes = node["attributes"]
+            code = attributes.get("country_code")
+            if not code:
+                continue
+            self.country_of[node["geo_source_id"]] = code
+            if node["level"] == "country":
+                self.node_of[code] = node["geo_source_id"]
+                if attributes.get("iso_3166_1_alpha3"):
+                    self.alpha3[attributes["iso_3166_1_alpha3"]] = code
 
     def country_of_deleted(self, sid: str | None) -> str | None:
         """The country of a region the dataset no longer has: a country region by its GeoNames id."""
@@ -193,10 +191,7 @@ def read_outlines(path: str, countries: DatasetCountries | None = None) -> list[
 
 def side_file_outlines(dataset: str) -> str | None:
     """The dataset's admin-0 polygons side file, or None."""
-    try:
-        named = read_header(dataset).side_files.get(ADMIN0_POLYGONS)
-    except Exception as exc:
-        raise MapError("dataset %s: %s" % (dataset, exc)) from None
+    named = read_header(dataset).side_files.get(ADMIN0_POLYGONS)  # a DatasetError names the file
     if named:
         path = os.path.join(os.path.dirname(dataset), named)
         if os.path.isfile(path):

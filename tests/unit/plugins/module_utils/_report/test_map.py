@@ -13,6 +13,7 @@ import numpy
 import pytest
 from PIL import Image as image  # matplotlib's own dependency
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import DatasetError
 from ansible_collections.geofoss.netbox.plugins.module_utils._report import map as run_map_module
 from ansible_collections.geofoss.netbox.plugins.module_utils._report.map import (
     OUTCOME_COLOURS,
@@ -207,6 +208,18 @@ def test_a_plan_file_that_is_not_json_is_named(dataset, tmp_path):
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(MapError, match="plan file .*bad.plan.json is not JSON"):
         run_map({"dest": str(tmp_path / "x.png"), "dataset": dataset, "plan_file": str(bad)})
+    assert not os.path.exists(str(tmp_path / "x.png"))
+
+
+def test_an_invalid_node_fails_with_its_file_and_line_as_the_sync_would(dataset, tmp_path):
+    lines = open(dataset, encoding="utf-8").read().splitlines()
+    broken = json.loads(lines[3])
+    broken["slug"] = "Not A Slug"
+    lines[3] = json.dumps(broken)
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"broken\.jsonl:4: .*slug"):
+        run_map({"dest": str(tmp_path / "x.png"), "dataset": str(path)})
     assert not os.path.exists(str(tmp_path / "x.png"))
 
 
