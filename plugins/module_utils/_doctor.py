@@ -25,6 +25,7 @@ from email.utils import parsedate_to_datetime
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import redact
 from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, http_client_from
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import links as _links
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import Cache, CacheError
@@ -180,6 +181,20 @@ def check_schema(nb: NetBoxClient, tag: str, attribute_fields: bool = False) -> 
     return Check("schema", OK, "NetBox lacks %s; the first sync creates them (the token may)" % ", ".join(schema.todo))
 
 
+def check_links(nb: NetBoxClient) -> Check:
+    """netbox_links: the custom links and the export template present, or writable by this
+    token (the sync's own inspection, links.inspect, which writes nothing)."""
+    links = _links.inspect(nb)
+    if not links.todo:
+        return Check("links", OK, "the OpenStreetMap custom links and the GeoJSON export template are present")
+    lacking = nb.missing_permissions(links.permissions())
+    if lacking:
+        return Check("links", FAILED, "the sync would %s, but the token lacks %s"
+                     % (", ".join(links.todo), ", ".join(lacking)),
+                     "grant the token's user %s, or leave netbox_links off" % ", ".join(lacking))
+    return Check("links", OK, "the first sync will %s (the token may)" % ", ".join(links.todo))
+
+
 def needed_bytes(datasets: Iterable[str]) -> int:
     return 2 * sum(DATASET_BYTES.get(name, UNKNOWN_DATASET_BYTES) for name in datasets) + DATASET_FILE_BYTES
 
@@ -326,6 +341,8 @@ def netbox_checks(params: Mapping[str, Any], http: Any) -> list[Check]:
         if "netbox_geo_sync" in (params.get("modules") or MODULE_PERMISSIONS):
             checks.append(check_schema(nb, params.get("managed_tag") or DEFAULT_MANAGED_TAG,
                                        bool(params.get("attribute_fields"))))
+            if params.get("netbox_links"):
+                checks.append(check_links(nb))
     except NetBoxError as exc:
         checks.append(Check("netbox", FAILED, exc.message, "see the message"))
     return checks

@@ -21,7 +21,8 @@ description:
     empty bulk writes are checked for permission and write nothing); with O(prune) also delete
     on regions.
   - The custom field C(geo_source_id) (and the attribute fields with O(attribute_fields)) and the
-    tag O(managed_tag) are present, or the token may create them.
+    tag O(managed_tag) are present, or the token may create them; with O(netbox_links) the same for
+    the OpenStreetMap custom links and the GeoJSON export template.
   - The cache folder O(cache_dir) is writable and has room for O(datasets); each downloaded file
     in it is as new as the publisher's (an HTTP HEAD, C(Last-Modified)) when O(online); a
     publisher that does not answer is a warning (offline), not a failure. The publishers are
@@ -62,6 +63,13 @@ options:
     default: false
   attribute_fields:
     description: The sync keeps the attribute custom fields too (its O(geofoss.netbox.netbox_geo_sync#module:attribute_fields)).
+    type: bool
+    default: false
+  netbox_links:
+    description:
+      - The sync keeps the OpenStreetMap custom links and the GeoJSON export template (its
+        O(geofoss.netbox.netbox_geo_sync#module:netbox_links)); checks that they are present, or that the token
+        may create or update them (add and change on C(extras.customlink) and C(extras.exporttemplate)).
     type: bool
     default: false
   managed_tag:
@@ -163,6 +171,7 @@ def main():
                          default=["netbox_geo_sync", "netbox_geo_sites"]),
             prune=dict(type="bool", default=False),
             attribute_fields=dict(type="bool", default=False),
+            netbox_links=dict(type="bool", default=False),
             managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
             cache_dir=dict(type="path", default="~/.cache/geofoss.netbox/data"),
             source=dict(type="str", default="bundled", choices=["bundled", "geonames", "natural_earth"]),

@@ -33,10 +33,11 @@ def doctor(collections, tmp_path, token, **extra):
 
 
 def test_the_full_token_passes_every_netbox_check(collections, tmp_path):
-    result, output = doctor(collections, tmp_path, NETBOX_TOKEN, geo_prune=True)
+    result, output = doctor(collections, tmp_path, NETBOX_TOKEN, geo_prune=True, geo_netbox_links=True)
     assert result.returncode == 0, output[-4000:]
     for name in ("netbox_reachable", "netbox_version", "token_kind", "token", "permissions_netbox_geo_sync",
-                 "permissions_netbox_geo_sites", "schema", "cache_folder", "python requests", "time_zone_data"):
+                 "permissions_netbox_geo_sites", "schema", "links", "cache_folder", "python requests",
+                 "time_zone_data"):
         assert "OK       %s:" % name in output, name
     assert "FAILED" not in output and "Ready:" in output
     assert "view/add/change/delete dcim.region" in output  # geo_prune asks for delete too

@@ -2,7 +2,8 @@
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The doctor's checks that need no NetBox: versions, token kinds, the cache folder, the
-age of cached downloads against a local publisher, the Python side, time zone data."""
+age of cached downloads against a local publisher, the Python side, time zone data, and
+the netbox_links check against a stand-in of NetBox's answers."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from collections import namedtuple
 import pytest
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._doctor import (
-    FAILED, MIB, OK, WARNING, check_cache_folder, check_python_requirements, check_source_age, check_time_zones,
-    check_token_kind, check_version, needed_bytes, parse_version, token_kind,
+    FAILED, MIB, OK, WARNING, check_cache_folder, check_links, check_python_requirements, check_source_age,
+    check_time_zones, check_token_kind, check_version, needed_bytes, parse_version, token_kind,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.links import (
+    CUSTOM_LINKS, EXPORT_TEMPLATES, WANTED_LINKS, WANTED_TEMPLATES,
+)
 
 V1 = "0123456789abcdef0123456789abcdef01234567"
 V2 = "nbt_abcdef123456.0123456789abcdef0123456789abcdef01234567"
@@ -146,3 +150,30 @@ def test_missing_time_zone_data_fails_with_the_package_to_install():
     checks = {c.name: c for c in check_time_zones(zone_loader=no_zones, finder=Finder())}
     assert checks["time_zone_data"].status == FAILED and "tzdata" in checks["time_zone_data"].fix
     assert checks["time_zone_polygons"].status == OK
+
+
+class LinksNetBox:
+    """What NetBox holds of the links and which permissions the token lacks."""
+
+    def __init__(self, objects, lacking=()):
+        self.objects, self.lacking, self.asked = objects, list(lacking), None
+
+    def iter_objects(self, endpoint, params=None, fields=None, page_size=1000):
+        return [dict(obj, id=number) for number, obj in enumerate(self.objects.get(endpoint, []), 1)]
+
+    def missing_permissions(self, wanted):
+        self.asked = wanted
+        return self.lacking
+
+
+def test_the_links_check_names_what_the_sync_would_write_and_the_permissions_it_lacks():
+    present = LinksNetBox({CUSTOM_LINKS: list(WANTED_LINKS), EXPORT_TEMPLATES: list(WANTED_TEMPLATES)})
+    assert check_links(present).status == OK and present.asked is None  # nothing to write, nothing to ask
+    creatable = LinksNetBox({CUSTOM_LINKS: list(WANTED_LINKS)})
+    check = check_links(creatable)
+    assert check.status == OK and "create export template" in check.message
+    assert creatable.asked == {"extras.exporttemplate": ("add",)}
+    refused = LinksNetBox({}, lacking=["add extras.customlink", "add extras.exporttemplate"])
+    check = check_links(refused)
+    assert check.status == FAILED and "lacks add extras.customlink, add extras.exporttemplate" in check.message
+    assert "grant" in check.fix and "netbox_links off" in check.fix
