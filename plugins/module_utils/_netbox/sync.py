@@ -32,6 +32,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG, SOURCE_FIELD
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import links as _links
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError, chunks
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.diff import DifferenceTracker
@@ -42,6 +43,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule im
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import (
     REREAD_CHUNK, BatchWriter, Identity,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import progress_to
 
 REGIONS = "dcim/regions"
 # no "tags": NetBox serialises them six times slower than the rest (5.4 s vs 0.8 s per 1,000
@@ -116,10 +118,12 @@ class Sync:
         self.load_nodes = load_nodes or _load_nodes
         self.tag: str = params.get("managed_tag") or DEFAULT_MANAGED_TAG
         self.schema: _schema.Schema | None = None
+        self.links: _links.Links | None = None
         self.plan: Plan | None = None
         self.applied = {"vacate": 0, "create": 0, "update": 0, "delete": 0}
         self.source_ids: dict[str, int] = {}  # geo_source_id -> region id, grows as creates land
         self._lock = threading.Lock()
+        self.progress = progress_to(params.get("progress_file"))
 
     # helpers -------------------------------------------------------------------
     def clean(self, text: object) -> str:
@@ -164,6 +168,15 @@ class Sync:
         elif self.check_mode:
             self.warnings.append("check mode: would create %s" % ", ".join(schema.todo))
 
+    def inspect_links(self) -> None:
+        """netbox_links: what the custom links and export template need; nothing written yet."""
+        if not self.params.get("netbox_links"):
+            return
+        present = (self.params.get("state") or "present") != "absent"
+        links = self.links = _links.inspect(self.nb, present=present)
+        if links.todo and self.check_mode:
+            self.warnings.append("check mode: would %s" % ", ".join(links.todo))
+
     def root_id(self) -> int | None:
         root = self.params.get("root_region")
         if not root:
@@ -201,13 +214,17 @@ class Sync:
         started = self.clock()
         self.preflight()
         self.inspect_schema()
+        self.inspect_links()
         options = PlanOptions(managed_tag=self.tag, root_id=self.root_id(),
                               adopt=bool(self.params.get("adopt")), prune=bool(self.params.get("prune")),
                               state=self.params.get("state") or "present",
                               attribute_fields=bool(self.params.get("attribute_fields")))
+        self.progress.phase("read")
         regions = self.read_state()
+        self.progress.advance(len(regions))
         self.phase("read", started)
         started = self.clock()
+        self.progress.phase("plan", unit="")  # one step: the line names it
         nodes: Iterable[dict[str, Any]] = []
         if options.state != "absent":
             nodes = self.load_nodes(self.params["dataset"], keep_attributes=options.attribute_fields)
@@ -269,26 +286,36 @@ class Sync:
         """Probe every write permission the run needs (writes nothing), before the first write."""
         schema = self.schema
         wanted = dict(schema.permissions()) if schema is not None and schema.visible else {}
-        wanted["dcim.region"] = ("add", "change") + ("delete",) * bool(plan.delete)
+        if plan.changed:
+            wanted["dcim.region"] = ("add", "change") + ("delete",) * bool(plan.delete)
+        if self.links is not None:
+            wanted.update(self.links.permissions())
         missing = self.nb.missing_permissions(wanted)
         if schema is not None and [m for m in missing if not m.endswith(" dcim.region")]:
             self.fail("NetBox lacks %s and the token may not create them (missing: %s); an administrator must "
                       "create them: %s" % (", ".join(schema.todo), ", ".join(missing),
                                            _schema.instructions(self.tag, schema.attribute_fields)))
         if missing:
-            self.fail("the NetBox token lacks: %s on regions (an administrator must grant them, or the token has "
+            self.fail("the NetBox token lacks: %s (an administrator must grant them, or the token has "
                       "write disabled); nothing was written" % ", ".join(missing))
 
     def apply(self, plan: Plan) -> None:
         started = self.clock()
         if plan.vacate:
+            self.progress.phase("vacate", total=len(plan.vacate))
             self.run_tree_batches("vacate", plan.vacate, lambda v: [v.tree],
                                   lambda batch: self.writer.update(REGIONS, [v.body() for v in batch]))
+        if plan.summary["create"]:
+            self.progress.phase("create", total=plan.summary["create"])
         for level in plan.create:
             self.run_tree_batches("create", level, lambda op: [op.tree], self.create_batch)
+        if plan.update:
+            self.progress.phase("update", total=len(plan.update))
         for depth in sorted({u.depth for u in plan.update}):
             self.run_tree_batches("update", [u for u in plan.update if u.depth == depth], lambda u: u.trees,
                                   self.update_batch)
+        if plan.delete:
+            self.progress.phase("delete", total=len(plan.delete))
         for depth in sorted({d.depth for d in plan.delete}, reverse=True):
             ids = [d.id for d in plan.delete if d.depth == depth]
             self.run_batches("delete", chunks(ids, self.nb.batch_size), lambda batch: set(),
@@ -308,7 +335,13 @@ class Sync:
         stop once they are done if one failed for good."""
         if not batches:
             return
-        outcomes = run_disjoint(batches, keys_of, worker, self.concurrency)
+
+        def counted(batch: list[Item]) -> int:
+            done = worker(batch)
+            self.progress.advance(len(batch))
+            return done
+
+        outcomes = run_disjoint(batches, keys_of, counted, self.concurrency)
         errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
         self.applied[phase] += sum(outcome for outcome in outcomes if not isinstance(outcome, Exception))
         if errors:
@@ -351,6 +384,10 @@ class Sync:
                         {key: new for key, (_old, new) in changes.items()})
         for delete in plan.delete:
             tracker.add("delete %s region %d" % (delete.geo_source_id, delete.id), {"name": delete.name}, {})
+        for verb, names in (self.links.names.items() if self.links is not None else ()):
+            for name in names:
+                tracker.add("%s %s" % (verb, name), {} if verb == "create" else {"present": True},
+                            {} if verb == "delete" else {"present": True})
         summary = plan.summary
         return tracker.diff(before_header="NetBox regions", after_header="%d creates, %d updates, %d deletes (%d shown)"
                             % (summary["create"], summary["update"], summary["delete"], tracker.shown))
@@ -372,6 +409,9 @@ class Sync:
                 "tree?): kept, not duplicated; a re-run verifies the tree" % self.concurrent_creates]
                 if self.concurrent_creates else []),
         }
+        if self.links is not None:
+            result["links"] = self.links.result()
+            result["changed"] = result["changed"] or bool(self.links.todo and (self.check_mode or not partial))
         if plan is not None:
             result["impact"] = plan.impact
             result["conflicts"] = plan.conflicts
@@ -386,16 +426,21 @@ class Sync:
             self.check_dataset()
             plan = self.make_plan()
             schema_todo = bool(self.schema and self.schema.visible and self.schema.todo)
-            if not self.check_mode and (plan.changed or schema_todo):
+            links_todo = bool(self.links and self.links.todo)
+            if not self.check_mode and (plan.changed or schema_todo or links_todo):
                 self.require_permissions(plan)
                 if self.schema is not None and schema_todo:
                     _schema.ensure(self.writer, self.schema)
                 if plan.changed:
                     self.apply(plan)
+                if self.links is not None and links_todo:
+                    _links.ensure(self.writer, self.links)
         except SyncError:
             raise
         except GeoFossError as exc:
             self.fail(exc.message)
+        finally:
+            self.progress.finish()
         return self.result()
 
 
