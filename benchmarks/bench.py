@@ -10,6 +10,8 @@ Stages (all by default, or --only a,b; they run in this order):
   ceiling  raw bulk POSTs of the world objects with 1, 2 and 4 streams (NetBox's own limit)
   world    countries + first-level divisions (4,137): first import, no-change, update, prune
   cities   the same plus cities15000 (34,856): first import, no-change, update, prune
+  follow   the world's first import without, then with progress and the run's map (not in the
+           default set: --only follow; --first-runs N pairs); the overhead against its 2 % target
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from report import evaluate_targets, markdown_report
 from runner import PlaybookRunner
 
 # run in this order: the short stages first, so a bounded run still reports them
-STAGES = ("memory", "loop", "ceiling", "world", "cities")
+STAGES = ("memory", "loop", "ceiling", "world", "cities", "follow")
+DEFAULT_STAGES = STAGES[:-1]
+SYNC_TASK = "Sync the region tree"  # the task of playbooks/geo_sync.yml that is timed
 MANAGED_TAG = "geo-managed"
 # ten countries whose country + admin1 regions make 201 nodes in the 2024 admin1 table
 LOOP_COUNTRIES = ("AT", "AU", "CA", "CH", "DE", "ES", "FR", "IT", "PL", "US")
@@ -174,7 +178,7 @@ class Bench:
                 variables[key] = getattr(self.args, key)
         variables.update(options)
         before = self.workers.snapshot()
-        run = self.runner.run(self.collection_bin, "geo_sync.yml", variables, label)
+        run = self.runner.run(self.collection_bin, "geo_sync.yml", variables, label, main_task=SYNC_TASK)
         run["worker_cpu_seconds"] = self.workers.split(before, self.workers.snapshot())
         self.log("%s: %.1f s (task), summary %s, peak RSS %.0f MiB, gunicorn worker CPU %s s" % (
             label, run["task_seconds"] or 0, run["result"].get("summary"), run["peak_rss_mib"],
@@ -284,6 +288,38 @@ class Bench:
     def stage_cities(self):
         return self.scale_stage("cities", CITY_LEVELS)
 
+    def stage_follow(self):
+        """What following a run costs (issue 17): the world's first import without progress and
+        map, and with both (the progress file, a line every 15 s, the map drawn after the sync),
+        in alternating order, --first-runs pairs, each on an empty NetBox. Both write the plan
+        file, as the role does; the overhead is (sync + map with) / (sync without) - 1."""
+        base, _ = self.dataset("world", "2024", WORLD_LEVELS)
+        n = count_nodes(base)
+        polygons = os.path.join(self.geodata, "naturalearth", "ne_50m_admin_0_countries.zip")
+        runs = {"plain": [], "followed": []}
+        for number in range(self.args.first_runs):
+            for label in ("plain", "followed") if number % 2 == 0 else ("followed", "plain"):
+                self.reset()
+                stem = os.path.join(self.work, "follow-%s-%d" % (label, number))
+                options = {"plan_file": stem + ".plan.json"}
+                if label == "followed":
+                    options.update(progress_file=stem + ".progress.json", progress_interval=15,
+                                   map_file=stem + ".png", map_polygons=polygons)
+                self.log("follow: world first import, %s (pair %d of %d)" % (label, number + 1, self.args.first_runs))
+                runs[label].append(self.sync(base, "follow-%s-%d" % (label, number), **options))
+                self.expect_regions(n, "follow %s %d" % (label, number))
+        plain = median(r["task_seconds"] for r in runs["plain"])
+        sync = median(r["task_seconds"] for r in runs["followed"])
+        drawing = median(r["tasks"].get("Draw the run's map") or 0 for r in runs["followed"])
+        return {
+            "regions": n, "pairs": self.args.first_runs,
+            "plain_sync_seconds": [r["task_seconds"] for r in runs["plain"]],
+            "followed_sync_seconds": [r["task_seconds"] for r in runs["followed"]],
+            "map_seconds": [r["tasks"].get("Draw the run's map") for r in runs["followed"]],
+            "plain_median": plain, "followed_sync_median": sync, "map_median": drawing,
+            "overhead_percent": round(100.0 * (sync + drawing - plain) / plain, 2),
+        }
+
     def stage_ceiling(self):
         path, _ = self.dataset("world", "2024", WORLD_LEVELS)
         nodes = read_nodes(path)
@@ -373,7 +409,8 @@ def _now() -> str:
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default=",".join(STAGES), help="comma-separated stages (default: all)")
+    parser.add_argument("--only", default=",".join(DEFAULT_STAGES),
+                        help="comma-separated stages (default: all but follow)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each short step; the median is reported")
     parser.add_argument("--loop-countries", default=",".join(LOOP_COUNTRIES),
                         help="countries of the loop stage (default: 10 countries, 201 regions)")

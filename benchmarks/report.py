@@ -28,6 +28,7 @@ CEILING_FRACTION = 0.85          # sync write throughput / raw concurrent bulk-P
 CITIES_RERUN_SECONDS = 30.0      # the ~37,000-region no-change re-run
 TRANSFORM_SECONDS = 60.0         # 234,908 cities
 PEAK_RSS_MIB = 512.0
+FOLLOW_OVERHEAD_PERCENT = 2.0    # progress and the map, against the same world import without them
 
 
 def loop_comparable(loop) -> bool:
@@ -47,8 +48,11 @@ def _verdict(value, limit, higher_is_better, what):
 def evaluate_targets(results: dict) -> list:
     stages = results.get("stages", {})
     loop, world, cities = stages.get("loop"), stages.get("world"), stages.get("cities")
-    ceiling, memory = stages.get("ceiling"), stages.get("memory")
+    ceiling, memory, follow = stages.get("ceiling"), stages.get("memory"), stages.get("follow")
     verdicts = []
+    if follow:
+        verdicts.append(_verdict(follow["overhead_percent"], FOLLOW_OVERHEAD_PERCENT, False,
+                                 "world first import: progress and map overhead, percent"))
     if loop_comparable(loop) and world:
         per_region = loop["netbox_netbox"]
         verdicts.append(_verdict(per_region["create_seconds_per_region"] * world["regions"] / world["first_import_median"],
@@ -139,6 +143,15 @@ def markdown_report(results: dict) -> str:
                   _row("check-mode sync plan (%d regions in NetBox)" % memory["regions_in_netbox_during_plan"],
                        "%s (CPU %s)" % (_s(memory["plan_seconds"]), _s(memory.get("plan_cpu_seconds"))),
                        _s(memory["plan_peak_rss_mib"], " MiB")), ""]
+    follow = stages.get("follow")
+    if follow:
+        lines += ["## Following a run: progress and the map, world first import (%d regions), %d pair(s)"
+                  % (follow["regions"], follow["pairs"]), "",
+                  _row("run", "sync task seconds (median)", "map seconds (median)"), _row("---", "---", "---"),
+                  _row("without progress and map", _s(follow["plain_median"]), "-"),
+                  _row("with progress (a line every 15 s) and the map", _s(follow["followed_sync_median"]),
+                       _s(follow["map_median"])),
+                  "", "Overhead: %.2f %%." % follow["overhead_percent"], ""]
     verdicts = results.get("targets") or []
     if verdicts:
         lines += ["## Targets", "", _row("target", "measured", "limit", "verdict"), _row("---", "---", "---", "---")]

@@ -46,7 +46,9 @@ class PlaybookRunner:
             text = text.replace(secret, "<redacted>")
         return text
 
-    def run(self, venv_bin: str, playbook: str, variables: dict, label: str) -> dict:
+    def run(self, venv_bin: str, playbook: str, variables: dict, label: str, main_task: str | None = None) -> dict:
+        """Run a playbook; the result's task_seconds and result are those of `main_task` (a task
+        name), by default of the last task; "tasks" has every task's seconds by name."""
         self._number += 1
         stem = os.path.join(self.workdir, "run%03d-%s" % (self._number, label))
         vars_file, timer_file, usage_file, log_file = (stem + suffix for suffix in (".vars.json", ".timer.json",
@@ -75,11 +77,13 @@ class PlaybookRunner:
             raise PlaybookFailed("%s (%s) failed with exit %d; the end of its output:\n%s" % (label, playbook, rc, log_tail))
         with open(usage_file, encoding="utf-8") as handle:
             peak_kib, cpu_seconds = handle.read().split()
-        main = tasks[-1] if tasks else {}
+        main = next((t for t in tasks if t.get("name") == main_task), None) if main_task else None
+        main = main or (tasks[-1] if tasks else {})
         return {
             "label": label,
             "wall_seconds": round(wall, 3),
             "task_seconds": main.get("seconds"),
+            "tasks": {t.get("name"): t.get("seconds") for t in tasks},
             "item_ends": main.get("item_ends", []),
             "result": main.get("result", {}),
             "peak_rss_mib": round(int(peak_kib) / 1024.0, 1),

@@ -15,6 +15,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RATE_LIMIT, DEFAULT_RETRIES, DEFAULT_TIMEOUT,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import DEFAULT_INTERVAL as DEFAULT_PROGRESS_INTERVAL
 
 
 def http_client_spec() -> dict[str, Any]:
@@ -35,4 +36,12 @@ def netbox_connection_spec() -> dict[str, Any]:
         netbox_url=dict(type="str", fallback=(env_fallback, ["NETBOX_URL", "NETBOX_API"])),
         netbox_token=dict(type="str", no_log=True, fallback=(env_fallback, ["NETBOX_TOKEN", "NETBOX_API_TOKEN"])),
         **http_client_spec(),
+    )
+
+
+def progress_spec() -> dict[str, Any]:
+    """The progress file and how often its lines are printed (doc fragment geofoss.netbox.progress)."""
+    return dict(
+        progress_file=dict(type="path"),
+        progress_interval=dict(type="int", default=DEFAULT_PROGRESS_INTERVAL),
     )

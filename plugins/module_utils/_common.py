@@ -2,7 +2,8 @@
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Small helpers shared by the modules: environment fallbacks, redaction of
-secrets, URL credential stripping, and the plain-HTTP warning."""
+secrets, URL credential stripping, the plain-HTTP warning, and a module's exit with
+its warnings."""
 
 from __future__ import annotations
 
@@ -102,3 +103,12 @@ def plain_http_warning(url: str, what: str = "the server") -> str | None:
         what,
         strip_url_credentials(url),
     )
+
+
+def exit_with_warnings(module: Any, result: dict[str, Any]) -> None:
+    """End `module` with `result`: its "warnings" shown by Ansible (module.warn) and returned
+    as warnings_list (Ansible keeps the key warnings for itself)."""
+    result["warnings_list"] = result.pop("warnings")
+    for warning in result["warnings_list"]:
+        module.warn(warning)
+    module.exit_json(**result)

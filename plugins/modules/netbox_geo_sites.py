@@ -39,6 +39,7 @@ author:
 extends_documentation_fragment:
   - geofoss.netbox.netbox
   - geofoss.netbox.http_client
+  - geofoss.netbox.progress
 requirements:
   - requests
   - pydantic
@@ -157,6 +158,13 @@ options:
         the writes dominate large runs; each extra stream uses one more NetBox worker.
     type: int
     default: 2
+  sites_file:
+    description:
+      - Write every site the filter chose, with its coordinates and how it was placed (C(method) is
+        C(city), C(polygon), C(division_centre), C(country_polygon) or C(country)) or why not
+        (C(reason)), as JSON to this path (atomically), also in check mode. M(geofoss.netbox.geo_map)
+        draws it.
+    type: path
   changelog_message:
     description:
       - Message recorded in NetBox's change log for every write of this run.
@@ -206,6 +214,10 @@ summary:
     unmanaged_region: 2
     geocoded: 0
     geocode_failed: 0
+sites_file:
+  description: The sites file written, if any.
+  returned: always
+  type: str
 changes:
   description: The changed sites, at most 200, with the dataset place chosen and how.
   returned: always
@@ -252,7 +264,7 @@ timings:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec, progress_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
@@ -284,6 +296,8 @@ def main():
             batch_size=dict(type="int", default=200),
             concurrency=dict(type="int", default=2),
             changelog_message=dict(type="str", default="geofoss.netbox.netbox_geo_sites"),
+            sites_file=dict(type="path"),
+            **progress_spec(),
         ),
         supports_check_mode=True,
     )

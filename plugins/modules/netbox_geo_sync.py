@@ -35,6 +35,7 @@ author:
 extends_documentation_fragment:
   - geofoss.netbox.netbox
   - geofoss.netbox.http_client
+  - geofoss.netbox.progress
 attributes:
   check_mode:
     support: full
@@ -121,6 +122,19 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  netbox_links:
+    description:
+      - Also keep two NetBox-native touches, created and updated like the custom fields (check
+        mode and C(--diff) show them) and removed with O(state=absent) (with O(netbox_links=true)).
+      - A custom link C(OpenStreetMap) on regions and on sites that opens the place on
+        OpenStreetMap, at the region's C(geo_latitude)/C(geo_longitude) custom fields
+        (O(attribute_fields=true)) or the site's latitude and longitude, else a search by its name.
+      - An export template C(GeoJSON (geofoss.netbox)) on sites, which gives the sites of the
+        site list (filter it by region) as GeoJSON points.
+      - The token then needs add and change (delete for O(state=absent)) on C(extras.customlink)
+        and C(extras.exporttemplate).
+    type: bool
+    default: false
   attribute_fields:
     description:
       - Also keep the optional custom fields C(geo_iso_code), C(geo_population), C(geo_latitude),
@@ -201,6 +215,13 @@ duration:
   type: dict
   returned: always
   sample: {"read": 1.2, "plan": 0.1, "apply": 48.3, "total": 49.7}
+links:
+  description:
+    - With O(netbox_links=true), the custom links and export template created, updated and
+      deleted (planned in check mode), by kind and name.
+  type: dict
+  returned: when netbox_links is true
+  sample: {"create": ["custom link OpenStreetMap (geofoss.netbox regions)"], "update": [], "delete": []}
 plan_file:
   description: The plan file written, if any.
   type: str
@@ -213,7 +234,7 @@ applied:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec, progress_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
@@ -238,6 +259,8 @@ def main():
             diff_limit=dict(type="int", default=DEFAULT_DIFF_LIMIT),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             attribute_fields=dict(type="bool", default=False),
+            netbox_links=dict(type="bool", default=False),
+            **progress_spec(),
         ),
         required_if=[("state", "present", ("dataset",))],
         supports_check_mode=True,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Iterable, Iterator, TypeVar
+from typing import Any, Iterable, Iterator, TypeVar
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import AtomicFile
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import counted
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import catalog, geonames
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.cache import MANIFEST_NAME
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import (
@@ -249,8 +250,12 @@ class Inputs:
             return True
         return self.keep_capitals and place.feature_code in CAPITAL_FEATURE_CODES
 
-    def parse_cities(self) -> list[Place]:
+    def parse_cities(self, progress: Any = None) -> list[Place]:
+        """The cities to keep; `progress` (a Progress) counts the rows read."""
         path = self.cities_path = self.files.cities_file(self.city_min_population, self.warnings)
         self.used_files.append((path, "geonames"))
         name = geonames.geoname_file_name(path)
-        return [p for p in self._rows(geonames.parse_geonames_table(path), name) if self._keep_place(p)]
+        rows = geonames.parse_geonames_table(path)
+        if progress is not None:
+            rows = counted(rows, progress)
+        return [p for p in self._rows(rows, name) if self._keep_place(p)]

@@ -40,6 +40,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.render imp
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.tree import Tree
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import file_mode, sha256_file
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import counted, progress_to
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import catalog, natural_earth
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.geonames import SourceError  # noqa: F401
 
@@ -59,7 +60,9 @@ class Transform:
                  enrich: str = "auto", on_invalid: str = "fail", reject_file: str | None = None,
                  max_errors_listed: int = 20, check_mode: bool = False, mode: object = None,
                  include_historic: bool = False, language: str = DEFAULT_LANGUAGE, grouping: str = DEFAULT_GROUPING,
-                 own_places: str | None = None) -> None:
+                 own_places: str | None = None, progress_file: str | None = None,
+                 progress_interval: int | None = None) -> None:
+        # progress_interval is the action plugin's (how often it prints); the module only writes the file
         levels = list(levels)
         countries = list(countries)
         unknown = [level for level in levels if level not in BUILT_LEVELS]
@@ -121,6 +124,7 @@ class Transform:
         self.grouping = grouping_for(grouping, known=known)
         self.own_places = read_own_places(own_places) if own_places else []
         self.tree = Tree(self.inputs, self.levels, self.names, self.grouping)
+        self.progress = progress_to(progress_file)
 
     def provenance(self) -> list[Provenance]:
         """Per file read: its sha256, source, licence and attribution (geo_fetch's manifest's, when it has them)."""
@@ -156,9 +160,12 @@ class Transform:
         except BaseException:
             self.problems.finish(commit=False)
             raise
+        finally:
+            self.progress.finish()
 
     def _run(self) -> dict[str, Any]:
-        inputs, tree = self.inputs, self.tree
+        inputs, tree, progress = self.inputs, self.tree, self.progress
+        progress.phase("read countries and divisions", unit="")
         inputs.parse_countries()
         historic = [] if self.include_historic else inputs.leave_out_historic(current_countries())
         levels = set(self.levels)
@@ -168,8 +175,11 @@ class Transform:
         if "admin2" in levels:
             inputs.parse_admin("admin2")
         iso_by_admin1_key = inputs.parse_iso3166_2() if "admin1" in levels else {}
-        cities = inputs.parse_cities() if "city" in levels else []
+        if "city" in levels:
+            progress.phase("read cities", unit="rows")
+        cities = inputs.parse_cities(progress) if "city" in levels else []
         self.problems.raise_if_failing()
+        progress.phase("build the tree", unit="")
         tree.build(cities)
         del cities
         own_left_out = tree.add_own_places(self.own_places_path or "", self.own_places) if self.own_places else []
@@ -201,7 +211,9 @@ class Transform:
                      else os.path.basename(self.grouping_option),
                      "own_places": os.path.basename(self.own_places_path) if self.own_places_path else None,
                      "rejected_rows": self.problems.total})
-        written = write_dataset_file(self.dest, header, node_dicts(tree.entries, inputs, self.english), presorted=True,
+        progress.phase("write the dataset", total=len(tree.entries), unit="nodes")
+        written = write_dataset_file(self.dest, header, counted(node_dicts(tree.entries, inputs, self.english), progress),
+                                     presorted=True,
                                      dry_run=self.check_mode, mode=self.mode)
         sha256, changed = written.sha256, written.changed
         polygon_files = {}

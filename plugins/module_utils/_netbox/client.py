@@ -266,6 +266,8 @@ _ENDPOINTS = {
     "dcim.site": "dcim/sites",
     "extras.customfield": "extras/custom-fields",
     "extras.tag": "extras/tags",
+    "extras.customlink": "extras/custom-links",
+    "extras.exporttemplate": "extras/export-templates",
 }
 
 

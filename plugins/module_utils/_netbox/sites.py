@@ -13,6 +13,7 @@ NetBox's version, the token's permissions) is checked before the first write.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +29,9 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, chunks
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.diff import DifferenceTracker
 from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG, SOURCE_FIELD
+from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import BatchWriter
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import NoProgress, counted, progress_to
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.nominatim import NominatimError, NominatimSearch
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 SITE_FIELDS = ("id", "name", "slug", "region", "time_zone", "latitude", "longitude", "physical_address")
 REGION_FIELDS = ("id", "name", "slug", "custom_fields")
 SITES = "dcim/sites"
+SITES_FILE_KIND = "geofoss.netbox/sites"
 # A point farther than this from its country's places, whose swapped twin lies
 # within a fifth of that distance, is taken for lat/lon given the wrong way round.
 SWAP_MIN_KM = 300.0
@@ -168,6 +172,13 @@ class SitePlan:
         self.skipped: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self.counts = dict.fromkeys(COUNT_KEYS, 0)
+        # every site with how it was placed, or why not: the sites file (the run's map)
+        self.placements: list[dict[str, Any]] = []
+
+    def place(self, site: Site, lat: float | None, lon: float | None, method: str | None = None,
+              placed_in: str | None = None, reason: str | None = None) -> None:
+        self.placements.append({"id": site["id"], "name": site.get("name"), "latitude": lat, "longitude": lon,
+                                "method": method, "placed_in": placed_in, "reason": reason})
 
     def skip(self, site: Site, reason: str, text: str, count_key: str) -> None:
         self.counts[count_key] += 1
@@ -202,16 +213,19 @@ def plan_sites(sites: Iterable[Site], index: GeoIndex, regions: ManagedRegions, 
             found = None
         if lat is None and lon is None:
             plan.counts["no_coordinates"] += 1
+            plan.place(site, None, None, reason="no_coordinates")
             continue
         problem = coordinate_problem(lat, lon, index, site_country_hint(site, index, regions, found))
         if problem or lat is None or lon is None:
             problem = problem or ("missing", "no coordinates")
             plan.skip(site, problem[0], problem[1], "bad_coordinates")
+            plan.place(site, lat, lon, reason=problem[0])
             continue
         placement = index.locate(lat, lon, city_radius_km=city_radius_km, max_distance_km=max_distance_km)
         if placement is None:
             plan.skip(site, "outside_dataset", "no place of the dataset within %g km of %s,%s"
                       % (max_distance_km, lat, lon), "outside_dataset")
+            plan.place(site, lat, lon, reason="outside_dataset")
             continue
         before, after = {}, {}
         if assign_region:
@@ -220,6 +234,7 @@ def plan_sites(sites: Iterable[Site], index: GeoIndex, regions: ManagedRegions, 
             if region is None:
                 plan.skip(site, "unmanaged_region", "%s (%s) and its parents have no managed region in NetBox"
                           % (placement.node["name"], placement.node["geo_source_id"]), "unmanaged_region")
+                plan.place(site, lat, lon, reason="unmanaged_region")
                 continue
             if region["id"] != current and (current is None or overwrite):
                 before["region"], after["region"] = current, region["id"]
@@ -231,6 +246,7 @@ def plan_sites(sites: Iterable[Site], index: GeoIndex, regions: ManagedRegions, 
         if found is not None:
             before.update(latitude=site.get("latitude"), longitude=site.get("longitude"))
             after.update(latitude=_rounded(lat), longitude=_rounded(lon))
+        plan.place(site, lat, lon, method=placement.method, placed_in=placement.node["geo_source_id"])
         if not after:
             plan.counts["unchanged"] += 1
             continue
@@ -310,10 +326,12 @@ def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, manag
         assign_region: bool = True, set_time_zone: bool = True, overwrite: bool = False,
         city_radius_km: float = 30.0, max_distance_km: float = 500.0, check_mode: bool = False,
         searcher: Any = None, concurrency: int = 2, clock: Any = time.monotonic, diff: bool = False,
-        writer: BatchWriter | None = None) -> dict[str, Any]:
+        writer: BatchWriter | None = None, sites_file: str | None = None, progress: Any = None) -> dict[str, Any]:
     """Read NetBox, plan, and (unless check_mode) apply as bulk PATCHes of the client's
-    batch size, `concurrency` in flight. Returns the module result (no secrets)."""
+    batch size, `concurrency` in flight. Returns the module result (no secrets). The sites
+    file, when asked, lists every site with how it was placed (written in check mode too)."""
     started = clock()
+    progress = progress or NoProgress()
     problems = option_problems(city_radius_km, max_distance_km, concurrency)
     if problems:
         raise SitesError("; ".join(problems))
@@ -321,23 +339,29 @@ def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, manag
     if assign_region and not regions.by_id:
         raise SitesError("NetBox shows no region tagged %r with a %s: run netbox_geo_sync first (or grant the "
                          "token view on dcim.region)" % (managed_tag, SOURCE_FIELD))
+    progress.phase("read sites", unit="")
     sites = list(nb.iter_objects(SITES, params=filter_params(site_filter), fields=SITE_FIELDS))
     timings = {"read": clock() - started}
     warnings: list[str] = []
     geocoded = geocode_sites(sites, searcher, warnings) if searcher is not None else {}
-    plan = plan_sites(sites, index, regions, assign_region=assign_region, set_time_zone=set_time_zone,
+    progress.phase("place", total=len(sites), unit="sites")
+    plan = plan_sites(counted(sites, progress, every=100), index, regions, assign_region=assign_region,
+                      set_time_zone=set_time_zone,
                       overwrite=overwrite, city_radius_km=city_radius_km, max_distance_km=max_distance_km,
                       geocoded=geocoded)
     plan.counts["geocoded"] = len(geocoded)
     plan.counts["geocode_failed"] = sum(1 for site in sites if needs_geocoding(site)) - len(geocoded)
     timings["plan"] = clock() - started - timings["read"]
+    if sites_file:
+        write_sites_file(sites_file, plan)
     if plan.updates and not check_mode:
         missing = nb.missing_permissions({"dcim.site": ("change",)})
         if missing:
             raise SitesError("the NetBox token lacks: %s (an administrator must grant it, or the token has write "
                              "disabled); %d sites would change, nothing was written"
                              % (", ".join(missing), len(plan.updates)))
-        write(writer or BatchWriter(nb, 0), plan.updates, concurrency)
+        progress.phase("write", total=len(plan.updates), unit="sites")
+        write(writer or BatchWriter(nb, 0), plan.updates, concurrency, progress)
     timings["write"] = clock() - started - timings["read"] - timings["plan"]
     result = {
         "changed": bool(plan.updates),
@@ -357,12 +381,28 @@ def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, manag
     return result
 
 
-def write(writer: BatchWriter, updates: Sequence[Mapping[str, Any]], concurrency: int) -> None:
+def write_sites_file(path: str, plan: SitePlan) -> None:
+    """Every site and how it was placed (method, region node) or why not (reason), for the map."""
+    data = {"kind": SITES_FILE_KIND, "counts": plan.counts, "sites": plan.placements}
+    try:
+        write_bytes(path, (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise SitesError("sites_file %s: %s" % (path, exc.strerror or exc)) from None
+
+
+def write(writer: BatchWriter, updates: Sequence[Mapping[str, Any]], concurrency: int, progress: Any = None) -> None:
     """PATCH the updates, `concurrency` batches in flight; the first failure is raised after
     the batches in flight have finished (a re-run completes what is left)."""
     batches = chunks(updates, writer.nb.batch_size)
+    progress = progress or NoProgress()
+
+    def update(batch: list[Mapping[str, Any]]) -> int:
+        done = writer.update(SITES, batch)
+        progress.advance(len(batch))
+        return done
+
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(batches)))) as pool:
-        futures = [pool.submit(writer.update, SITES, batch) for batch in batches]
+        futures = [pool.submit(update, batch) for batch in batches]
         errors = [error for error in (future.exception() for future in futures) if error is not None]
     if errors:
         raise SitesError("%d of %d batches of site updates failed (the others were written; a re-run "
@@ -392,6 +432,8 @@ def run_module(params: Mapping[str, Any], check_mode: bool = False, diff: bool =
                                    params.get("concurrency", 2)) + http_option_problems(params)
         if problems:
             raise SitesError("; ".join(problems))
+        progress = progress_to(params.get("progress_file"))
+        progress.phase("load the dataset", unit="")
         index = load_index(params["dataset"], params.get("polygons"), params.get("country_polygons"))
         http = http_client_from(params, pool_size=max(10, 2 * params.get("concurrency", 2)))
         nb = NetBoxClient(params.get("netbox_url"), token, http, changelog_message=params.get("changelog_message"),
@@ -402,11 +444,14 @@ def run_module(params: Mapping[str, Any], check_mode: bool = False, diff: bool =
                      assign_region=params.get("assign_region", True), set_time_zone=params.get("set_time_zone", True),
                      overwrite=params.get("overwrite", False), city_radius_km=params.get("city_radius_km", 30.0),
                      max_distance_km=params.get("max_distance_km", 500.0), check_mode=check_mode, searcher=searcher,
-                     concurrency=params.get("concurrency", 2), diff=diff, writer=BatchWriter(nb, http.retries))
+                     concurrency=params.get("concurrency", 2), diff=diff, writer=BatchWriter(nb, http.retries),
+                     sites_file=params.get("sites_file"), progress=progress)
     except (GeoFossError, GeoIndexError, NominatimError, ValueError) as exc:
         raise SitesError(redact(getattr(exc, "message", None) or str(exc), [token or ""])) from None
+    progress.finish()
     result["http"] = http.counters
     result["warnings"] = warnings + result["warnings"]
+    result["sites_file"] = params.get("sites_file")
     return result
 
 

@@ -37,6 +37,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import links as _links
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import (
     MPTT, NetBoxClient, NetBoxError, chunks,
@@ -51,6 +52,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule im
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import (
     REREAD_CHUNK, BatchWriter, Identity,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._progress import progress_to
 
 REGIONS = "dcim/regions"
 # no "tags": NetBox serialises them six times slower than the rest (5.4 s vs 0.8 s per 1,000
@@ -141,6 +143,7 @@ class Sync:
         self.tag: str = params.get("managed_tag") or DEFAULT_MANAGED_TAG
         self.schema: _schema.Schema | None = None
         self.schema_written = False
+        self.links: _links.Links | None = None
         self.plan: Plan | None = None
         self.applied = {"vacate": 0, "create": 0, "update": 0, "delete": 0}
         self.source_ids: dict[str, int] = {}  # geo_source_id -> region id, grows as creates land
@@ -148,6 +151,7 @@ class Sync:
         self.create_pace = PacedBatches(self.nb.batch_size, self.http.read_timeout * MPTT_REQUEST_SHARE,
                                         FIRST_MPTT_BATCH)
         self._lock = threading.Lock()
+        self.progress = progress_to(params.get("progress_file"))
 
     # helpers -------------------------------------------------------------------
     def clean(self, text: object) -> str:
@@ -194,6 +198,15 @@ class Sync:
                 self.warnings.append("check mode: would create %s" % ", ".join(schema.missing))
             self.warnings.extend("check mode: would change %s" % change.describe() for change in schema.fields_to_change)
 
+    def inspect_links(self) -> None:
+        """netbox_links: what the custom links and export template need; nothing written yet."""
+        if not self.params.get("netbox_links"):
+            return
+        present = (self.params.get("state") or "present") != "absent"
+        links = self.links = _links.inspect(self.nb, present=present)
+        if links.todo and self.check_mode:
+            self.warnings.append("check mode: would %s" % ", ".join(links.todo))
+
     def root_id(self) -> int | None:
         root = self.params.get("root_region")
         if not root:
@@ -232,13 +245,17 @@ class Sync:
         started = self.clock()
         self.preflight()
         self.inspect_schema()
+        self.inspect_links()
         options = PlanOptions(managed_tag=self.tag, root_id=self.root_id(),
                               adopt=bool(self.params.get("adopt")), prune=bool(self.params.get("prune")),
                               state=self.params.get("state") or "present",
                               attribute_fields=bool(self.params.get("attribute_fields")))
+        self.progress.phase("read")
         regions = self.read_state()
+        self.progress.advance(len(regions))
         self.phase("read", started)
         started = self.clock()
+        self.progress.phase("plan", unit="")  # one step: the line names it
         nodes: Iterable[dict[str, Any]] = []
         if options.state != "absent":
             nodes = self.load_nodes(self.params["dataset"], keep_attributes=options.attribute_fields)
@@ -300,7 +317,10 @@ class Sync:
         """Probe every write permission the run needs (writes nothing), before the first write."""
         schema = self.schema
         wanted = dict(schema.permissions()) if schema is not None and schema.visible else {}
-        wanted["dcim.region"] = ("add", "change") + ("delete",) * bool(plan.delete)
+        if plan.changed:
+            wanted["dcim.region"] = ("add", "change") + ("delete",) * bool(plan.delete)
+        if self.links is not None:
+            wanted.update(self.links.permissions())
         missing = self.nb.missing_permissions(wanted)
         lacking_change = "change %s" % _schema.CUSTOM_FIELD_TYPE
         if schema is not None and lacking_change in missing and all(c.settings_only for c in schema.fields_to_change):
@@ -313,7 +333,7 @@ class Sync:
                       "administrator must: %s" % ("; ".join(schema.todo), ", ".join(missing),
                                                   _schema.instructions(self.tag, schema.attribute_fields)))
         if missing:
-            self.fail("the NetBox token lacks: %s on regions (an administrator must grant them, or the token has "
+            self.fail("the NetBox token lacks: %s (an administrator must grant them, or the token has "
                       "write disabled); nothing was written" % ", ".join(missing))
 
     @property
@@ -325,17 +345,24 @@ class Sync:
         started = self.clock()
         mptt = self.mptt
         if plan.vacate:  # renames: on MPTT one per request, as a bulk PATCH would corrupt the tree
+            self.progress.phase("vacate", total=len(plan.vacate))
             self.run_tree_batches("vacate", plan.vacate, lambda v: [v.tree],
                                   lambda batch: self.writer.update(REGIONS, [v.body() for v in batch]),
                                   alone=lambda v: mptt)
+        if plan.summary["create"]:
+            self.progress.phase("create", total=plan.summary["create"])
         for level in plan.create:
             if mptt:
                 self.create_level_in_order(level)
             else:
                 self.run_tree_batches("create", level, lambda op: [op.tree], self.create_batch)
+        if plan.update:
+            self.progress.phase("update", total=len(plan.update))
         for depth in sorted({u.depth for u in plan.update}):
             self.run_tree_batches("update", [u for u in plan.update if u.depth == depth], lambda u: u.trees,
                                   self.update_batch, alone=lambda u: mptt and u.moves_in_tree)
+        if plan.delete:
+            self.progress.phase("delete", total=len(plan.delete))
         for depth in sorted({d.depth for d in plan.delete}, reverse=True):
             ids = [d.id for d in plan.delete if d.depth == depth]
             self.run_batches("delete", chunks(ids, self.nb.batch_size), lambda batch: set(),
@@ -378,7 +405,13 @@ class Sync:
         stop once they are done if one failed for good."""
         if not batches:
             return
-        outcomes = run_disjoint(batches, keys_of, worker, self.concurrency)
+
+        def counted(batch: list[Item]) -> int:
+            done = worker(batch)
+            self.progress.advance(len(batch))
+            return done
+
+        outcomes = run_disjoint(batches, keys_of, counted, self.concurrency)
         errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
         self.applied[phase] += sum(outcome for outcome in outcomes if not isinstance(outcome, Exception))
         if errors:
@@ -424,6 +457,10 @@ class Sync:
                         {key: new for key, (_old, new) in changes.items()})
         for delete in plan.delete:
             tracker.add("delete %s region %d" % (delete.geo_source_id, delete.id), {"name": delete.name}, {})
+        for verb, names in (self.links.names.items() if self.links is not None else ()):
+            for name in names:
+                tracker.add("%s %s" % (verb, name), {} if verb == "create" else {"present": True},
+                            {} if verb == "delete" else {"present": True})
         summary = plan.summary
         schema = self.schema_changes()
         return tracker.diff(before_header="NetBox regions", after_header="%s%d creates, %d updates, %d deletes (%d shown)"
@@ -451,6 +488,9 @@ class Sync:
             "plan_file": self.params.get("plan_file"),
             "warnings": list(self.warnings) + self.write_warnings(),
         }
+        if self.links is not None:
+            result["links"] = self.links.result()
+            result["changed"] = result["changed"] or bool(self.links.todo and (self.check_mode or not partial))
         if plan is not None:
             result["impact"] = plan.impact
             result["conflicts"] = plan.conflicts
@@ -480,17 +520,23 @@ class Sync:
         try:
             self.check_dataset()
             plan = self.make_plan()
-            if not self.check_mode and (plan.changed or self.schema_changes()):
+            schema_todo = bool(self.schema_changes())
+            links_todo = bool(self.links and self.links.todo)
+            if not self.check_mode and (plan.changed or schema_todo or links_todo):
                 self.require_permissions(plan)
                 if self.schema is not None and self.schema_changes():  # what the token may change
                     _schema.ensure(self.writer, self.schema)
                     self.schema_written = True
                 if plan.changed:
                     self.apply(plan)
+                if self.links is not None and links_todo:
+                    _links.ensure(self.writer, self.links)
         except SyncError:
             raise
         except GeoFossError as exc:
             self.fail(exc.message)
+        finally:
+            self.progress.finish()
         return self.result()
 
 

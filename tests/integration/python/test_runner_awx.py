@@ -98,6 +98,11 @@ def job(tmp_path_factory, root):
             "geo_cache_dir": str(work / "cache"),
             "geo_dataset": str(work / "dataset.jsonl"),
             "geo_report_dir": str(work / "reports"),
+            # progress lines every second; the rate limit makes the sync last seconds whatever the
+            # machine (a dozen requests, batches of 2 regions, at most 4 requests a second)
+            "geo_progress_interval": 1,
+            "geo_rate_limit": 4,
+            "geo_batch_size": 2,
         },
         verbosity=4,
         quiet=True,
@@ -118,6 +123,17 @@ def test_job_succeeds_and_ends_with_the_summary(job):
     stats = [e for e in runner.events if e.get("event") == "playbook_on_stats"][-1]
     artifact = stats["event_data"]["artifact_data"]["geofoss_netbox"]
     assert artifact["run_id"] == "awx-job-%d" % JOB_ID and artifact["summary"]["create"] > 0
+
+
+def test_progress_lines_are_job_events_of_their_own(job):
+    runner = job.runner
+    lines = [e["stdout"] for e in runner.events if e.get("event") == "verbose" and "netbox_geo_sync: " in e.get("stdout", "")]
+    creates = [line for line in lines if "netbox_geo_sync: create " in line]
+    assert creates, "no progress line in the job events: %s" % lines
+    assert any("/ " in line and " regions" in line for line in creates), creates
+    stats = [e for e in runner.events if e.get("event") == "playbook_on_stats"][-1]
+    artifact = stats["event_data"]["artifact_data"]["geofoss_netbox"]
+    assert artifact["map"].endswith("import-awx-job-%d.png" % JOB_ID) and Path(artifact["map"]).is_file()
 
 
 def test_import_is_in_netbox(job):

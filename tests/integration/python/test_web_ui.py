@@ -8,36 +8,21 @@ through the API, and the page has its style sheets (no "Static Media Failure")."
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from web_browser import LOCAL_NETBOX, PAGE_WAIT, local_netbox  # pylint: disable=import-error
+
 NETBOX_URL = os.environ.get("NETBOX_URL")
 NETBOX_TOKEN = os.environ.get("NETBOX_TOKEN")
-LOCAL_NETBOX = os.environ.get("GEOFOSS_LOCAL_NETBOX")
 
 pytestmark = pytest.mark.skipif(not (NETBOX_URL and NETBOX_TOKEN and LOCAL_NETBOX),
                                 reason="needs the local NetBox (NETBOX_URL, NETBOX_TOKEN, GEOFOSS_LOCAL_NETBOX)")
-
-# Chromium as root, without a display, GPU or network, with a profile of its own
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-first-run")
-# how long the browser may take to load a page or follow the login (a bound, not a pause)
-PAGE_WAIT = 120
-
-
-def local_netbox(*args) -> str:
-    result = subprocess.run([LOCAL_NETBOX, *args], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def api_session() -> requests.Session:
@@ -56,20 +41,6 @@ def region():
     assert response.status_code == 201, response.text
     yield response.json()
     session.delete("%s/api/dcim/regions/%d/" % (NETBOX_URL, response.json()["id"]))
-
-
-@pytest.fixture
-def browser(tmp_path):
-    paths = dict(line.split("=", 1) for line in local_netbox("browser").split())
-    options = webdriver.ChromeOptions()
-    options.binary_location = paths["chromium"]
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument("--user-data-dir=%s" % (tmp_path / "profile"))
-    driver = webdriver.Chrome(service=Service(executable_path=paths["chromedriver"]), options=options)
-    driver.set_page_load_timeout(PAGE_WAIT)
-    yield driver
-    driver.quit()
 
 
 def test_static_files_are_served():

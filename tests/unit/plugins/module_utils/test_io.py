@@ -71,7 +71,7 @@ def test_an_identical_file_gets_the_mode_and_that_is_a_change(tmp_path):
 def test_an_error_removes_the_temporary_file_and_keeps_the_old_one(tmp_path):
     path = tmp_path / "data.txt"
     path.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="the producer failed"):
         with atomic_write(str(path)) as out:
             out.write(b"half")
             raise RuntimeError("the producer failed")
@@ -116,7 +116,7 @@ def test_a_rewind_starts_over_as_a_download_retry_does(tmp_path):
         out.write(b"whole body")
     assert path.read_bytes() == b"whole body"
     assert out.result.sha256 == hashlib.sha256(b"whole body").hexdigest() and out.result.size == 10
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match=r"only start over"):
         AtomicFile(str(path), dry_run=True).seek(3)
 
 
@@ -124,7 +124,7 @@ def test_sha256_file(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"x" * (3 << 20))
     assert sha256_file(str(path)) == hashlib.sha256(b"x" * (3 << 20)).hexdigest()
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="missing"):
         sha256_file(str(tmp_path / "missing"))
 
 

@@ -13,8 +13,6 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._geo.index import G
 
 from geo_fixtures import box, node, world_nodes, world_polygons
 
-shapely = pytest.importorskip("shapely")
-
 CAMPUS = node("custom:campus", "custom", "Campus", "aa-campus", "geonames:11", country_code="AA")
 DEPOT = node("custom:depot", "custom", "Depot", "aa-depot", "geonames:12", country_code="AA",
              latitude=10.5, longitude=20.5)

@@ -32,7 +32,7 @@ def test_found(finder, term, found):
 
 
 def test_unknown_source_id_is_not_found(finder):
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no place 'custom:nowhere'"):
         finder.find("custom:nowhere")
 
 

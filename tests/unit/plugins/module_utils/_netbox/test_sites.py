@@ -21,6 +21,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites impor
     filter_params,
     geocode_sites,
     plan_sites,
+    write_sites_file,
     run,
     run_module,
 )
@@ -198,6 +199,23 @@ def test_plan_fills_region_and_time_zone(index):
     ]
     assert result.counts["updated"] == 2
     assert result.changes[0]["method"] == "city" and result.changes[1]["method"] == "polygon"
+
+
+def test_every_site_is_in_the_sites_file_placed_or_with_its_reason(index, tmp_path):
+    sites = [site(1, 10.0, 20.06), site(2, 10.9, 19.1, region=1011, time_zone="Etc/GMT-1"), site(3, None, None),
+             site(4, -40.0, -70.0), site(5, 95.0, 20.0)]
+    result = plan(index, sites)
+    by_id = {p["id"]: p for p in result.placements}
+    assert sorted(by_id) == [1, 2, 3, 4, 5]  # the unchanged site 2 too: the map shows every site
+    assert (by_id[1]["method"], by_id[1]["placed_in"]) == ("city", "geonames:121")
+    assert by_id[2]["method"] == "polygon" and by_id[2]["reason"] is None
+    assert by_id[3] == {"id": 3, "name": "site-3", "latitude": None, "longitude": None, "method": None,
+                        "placed_in": None, "reason": "no_coordinates"}
+    assert by_id[4]["reason"] == "outside_dataset" and by_id[4]["latitude"] == -40.0
+    assert by_id[5]["method"] is None and by_id[5]["reason"]
+    write_sites_file(str(tmp_path / "sites.json"), result)
+    written = json.loads((tmp_path / "sites.json").read_text())
+    assert written["kind"] == "geofoss.netbox/sites" and written["sites"] == result.placements
 
 
 def test_plan_only_fills_empty_fields_without_overwrite(index):

@@ -159,7 +159,7 @@ def test_a_token_that_may_create_the_schema_but_not_regions_writes_nothing(datas
     tokens = {TOKEN: {"dcim.region": {"view"}, "extras.customfield": {"view", "add"}, "extras.tag": {"view", "add"}}}
     with FakeNetBox(tokens=tokens) as server:
         message = refused(server, dataset)
-    assert "lacks: add dcim.region, change dcim.region on regions" in message
+    assert "lacks: add dcim.region, change dcim.region (an administrator must grant them" in message
 
 
 def test_the_plan_file_is_written_before_the_checks_that_refuse_the_plan(dataset, tmp_path):

@@ -86,8 +86,9 @@ def test_a_patch_that_keeps_failing_is_sent_retries_plus_one_times(server, waits
     # before: the sync's own loop around HttpClient's retries sent it (retries + 1) ** 2 times
     server.add(REGIONS, answer, method="PATCH")
     server.add(REGIONS, page(region(1, "geonames:0", description="old")), method="GET")
-    with pytest.raises(HttpError):
+    with pytest.raises(HttpError) as caught:
         writer(server, waits, retries=retries).update("dcim/regions", [{"id": 1, "description": "new"}])
+    assert caught.value.status == (None if answer.drop else answer.status)
     assert len(sent(server, "PATCH")) == retries + 1
     assert len(sent(server, "GET")) == retries + 1  # read back after each: it had not landed
     assert len(waits) == retries
@@ -204,13 +205,14 @@ def test_a_400_that_nobody_else_caused_is_the_datas_fault(server, waits):
 def test_refusals_are_not_sent_again_nor_read_back(server, waits, method, status):
     server.add(REGIONS, Step(status=status, body=b'{"detail": "no"}'), method=method)
     nb_writer = writer(server, waits, retries=5)
-    with pytest.raises(NetBoxError):
+    with pytest.raises(NetBoxError) as caught:
         if method == "POST":
             nb_writer.create("dcim/regions", bodies(), BY_SOURCE)
         elif method == "PATCH":
             nb_writer.update("dcim/regions", [{"id": 1, "name": "x"}])
         else:
             nb_writer.delete("dcim/regions", [1])
+    assert caught.value.status == status
     assert len(sent(server, method)) == 1 and sent(server, "GET") == [] and waits == []
 
 

