@@ -129,8 +129,8 @@ def test_renames_and_moves_go_one_per_request_on_mptt_other_changes_in_bulk(data
     assert [regions["geonames:%d" % n]["name"] for n in (10, 11, 12)] == ["Be1", "Be0", "Be2 renamed"]
     assert regions["geonames:20"]["parent"] == regions["geonames:1"]["id"]
     moving = [body for body in patches if any("name" in obj or "parent" in obj for obj in body)]
-    described = [body for body in patches if all(set(obj) <= {"id", "description", "changelog_message"}
-                                                  for obj in body)]
+    other_fields = {"id", "description", "changelog_message"}
+    described = [body for body in patches if all(set(obj) <= other_fields for obj in body)]
     if version == "4.7.3":  # ltree: renames, moves and the rest share bulk requests
         assert max(len(body) for body in moving) > 2
     else:
