@@ -13,15 +13,19 @@ description:
   - Reads the dataset file written by M(geofoss.netbox.geo_transform) and the current NetBox regions
     (once, paginated), plans creates, updates, moves and deletes, and applies the plan with bulk
     requests in batches, level by level, with concurrent streams.
-  - Identity is the custom field C(geo_source_id) on C(dcim.region) (unique, C(geonames:<id>));
-    ownership is the tag O(managed_tag). Only managed regions are updated or deleted.
-    The module creates the custom field(s) and the tag when they are missing.
+  - Identity is the custom field C(geo_source_id) on C(dcim.region) (C(geonames:<id>)); ownership is
+    the tag O(managed_tag). Only managed regions are updated or deleted. The module creates the
+    custom field(s) and the tag when they are missing.
+  - C(geo_source_id) is not unique - NetBox would check a unique custom field with a scan of the
+    whole region table on every write. NetBox's unique indexes on parent and slug, parent and name
+    stop duplicates; a field made unique by an earlier release is changed to not unique (shown in
+    check mode and diff, like the other schema changes).
   - Nothing is written to NetBox before every input has been checked, in this order - the options,
     the dataset (read and validated whole, streamed), NetBox's version, the conflicts and
     O(max_deletes) of the plan, and the token's permissions; only then the custom fields and the
     tag are created and the plan is applied.
   - After a write whose outcome is unknown (a timeout, a lost connection, a 408, 5xx from a gateway)
-    it reads back what landed (creates by C(geo_source_id), deletes by id, updates by their fields)
+    it reads back what landed (creates by slug, parent and C(geo_source_id), deletes by id, updates by their fields)
     and sends only the rest again, so no region is ever created twice. A bulk request is sent at
     most O(retries) + 1 times; a 400, 401, 403, 404, or a 500 for which NetBox names a deterministic
     error (such as C(InvalidMove)) is not retried; another 500 is sent again once.

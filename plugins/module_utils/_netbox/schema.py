@@ -4,8 +4,16 @@
 """What the sync needs in NetBox besides the regions: the custom field ``geo_source_id``
 (and the optional attribute fields) on ``dcim.region``, and the managed tag.
 
-``inspect`` only reads and says what is missing; ``ensure`` creates it, and is called by
-the sync only after every input has been checked and the token's permissions probed.
+``inspect`` only reads and says what is missing or must change; ``ensure`` creates or
+changes it, and is called by the sync only after every input has been checked and the
+token's permissions probed.
+
+``geo_source_id`` is not unique: NetBox checks a unique custom field on every save with a
+query on the JSON column, which has no index, so each region written would scan the whole
+region table. Duplicates are stopped by NetBox's own unique indexes on (parent, slug) and
+(parent, name) instead (docs/sync.md). A field made unique by an earlier release is changed
+to not unique, as any other schema change: shown in check mode and --diff, made before the
+first region is written.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner imp
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import BatchWriter, Identity
 
 CUSTOM_FIELDS = "extras/custom-fields"
+CUSTOM_FIELD_TYPE = "extras.customfield"
 TAGS = "extras/tags"
 REGIONS = "dcim/regions"
 REGION_TYPE = "dcim.region"
@@ -29,7 +38,7 @@ TAG_IDENTITY = Identity("slug", "id,slug", lambda obj: obj.get("slug"))
 
 def wanted_fields(attribute_fields: bool) -> dict[str, dict[str, Any]]:
     """The custom fields the sync keeps, as NetBox's API creates them."""
-    fields = {SOURCE_FIELD: {"name": SOURCE_FIELD, "label": "Geo source id", "type": "text", "unique": True,
+    fields = {SOURCE_FIELD: {"name": SOURCE_FIELD, "label": "Geo source id", "type": "text", "unique": False,
                              "ui_editable": "no", "filter_logic": "exact", "object_types": [REGION_TYPE],
                              "description": "Identity of a region kept by geofoss.netbox (geonames:<id>)"}}
     if attribute_fields:
@@ -45,21 +54,59 @@ def tag_body(tag: str) -> dict[str, str]:
 
 def instructions(tag: str, attribute_fields: bool) -> str:
     """What an administrator creates by hand when the token may not."""
-    fields = ", ".join("%s (%s%s, object type %s)" % (name, spec["type"], ", unique" * bool(spec.get("unique")),
+    fields = ", ".join("%s (%s%s, object type %s)" % (name, spec["type"], ", not unique" * ("unique" in spec),
                                                       REGION_TYPE)
                        for name, spec in wanted_fields(attribute_fields).items())
     return "custom fields %s; tag %s (slug %s)" % (fields, tag, tag)
 
 
+# the settings of an existing custom field that the sync changes when they differ from
+# wanted_fields (its other settings are the administrator's)
+KEPT_SETTINGS = ("unique",)
+
+
+@dataclass
+class FieldChange:
+    """An existing custom field whose settings must change: what it holds and what it gets."""
+
+    id: int
+    name: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        return dict(self.after, id=self.id)
+
+    @property
+    def settings_only(self) -> bool:
+        """True when the field serves the sync as it is (only a setting of KEPT_SETTINGS differs)."""
+        return "object_types" not in self.after
+
+    def kept(self) -> str:
+        """The warning when the token may not make this change."""
+        return ("the token may not change custom fields, so custom field %s stays as it is (%s): NetBox then scans "
+                "the whole region table for each region written; an administrator should make it not unique "
+                "(NetBox's unique indexes on parent and slug, parent and name stop duplicates)"
+                % (self.name, ", ".join("%s: %s" % (key, _shown(value)) for key, value in self.before.items())))
+
+    def describe(self) -> str:
+        return "custom field %s (%s)" % (self.name, ", ".join(
+            "%s: %s -> %s" % (key, _shown(self.before[key]), _shown(value)) for key, value in self.after.items()))
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @dataclass
 class Schema:
-    """What NetBox lacks of the schema (from ``inspect``; nothing written)."""
+    """What NetBox lacks of the schema, or holds otherwise (from ``inspect``; nothing written)."""
 
     tag: str
     attribute_fields: bool
     fields_missing: list[str] = field(default_factory=list)
-    # existing custom fields that do not apply to dcim.region yet: {"id", "object_types"}
-    object_types_missing: list[dict[str, Any]] = field(default_factory=list)
+    # existing custom fields to change: not on dcim.region yet, or a setting of KEPT_SETTINGS
+    fields_to_change: list[FieldChange] = field(default_factory=list)
     tag_missing: bool = False
     # False when the token may not view custom fields and tags: what is missing was inferred
     # from the regions, and the token cannot create it either
@@ -67,21 +114,32 @@ class Schema:
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def missing(self) -> list[str]:
+        return ["custom field %s" % name for name in self.fields_missing] + ["tag %s" % self.tag] * self.tag_missing
+
+    @property
     def todo(self) -> list[str]:
-        return (["custom field %s" % name for name in self.fields_missing] + ["tag %s" % self.tag] * self.tag_missing
-                + ["custom field %s on %s" % (cf["id"], REGION_TYPE) for cf in self.object_types_missing])
+        """Everything to create or change, as the messages name it."""
+        return ["create %s" % item for item in self.missing] + ["change %s" % c.describe() for c in self.fields_to_change]
+
+    def changes(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """(name, before, after) of each change, for --diff."""
+        wanted = wanted_fields(self.attribute_fields)
+        return ([("create custom field %s" % name, {}, wanted[name]) for name in self.fields_missing]
+                + [("custom field %s" % change.name, change.before, change.after) for change in self.fields_to_change]
+                + [("create tag %s" % self.tag, {}, tag_body(self.tag))] * self.tag_missing)
 
     def permissions(self) -> dict[str, tuple[str, ...]]:
-        """The permissions that creating what is missing takes."""
-        wanted = {"extras.customfield": ("add",) * bool(self.fields_missing)
-                  + ("change",) * bool(self.object_types_missing),
+        """The permissions that creating or changing it takes."""
+        wanted = {CUSTOM_FIELD_TYPE: ("add",) * bool(self.fields_missing)
+                  + ("change",) * bool(self.fields_to_change),
                   "extras.tag": ("add",) * self.tag_missing}
         return {model: actions for model, actions in wanted.items() if actions}
 
     def unwritable(self) -> str:
         """The message when the token may not create what is missing."""
         return ("NetBox lacks %s, and the token may not view or create custom fields and tags; an administrator "
-                "must create them: %s" % (", ".join(self.todo), instructions(self.tag, self.attribute_fields)))
+                "must create them: %s" % (", ".join(self.missing), instructions(self.tag, self.attribute_fields)))
 
 
 def inspect(nb: NetBoxClient, tag: str, attribute_fields: bool) -> Schema:
@@ -97,13 +155,23 @@ def inspect(nb: NetBoxClient, tag: str, attribute_fields: bool) -> Schema:
             raise
         return _inferred(nb, schema, wanted)
     schema.fields_missing = [name for name in wanted if name not in existing]
-    schema.object_types_missing = [
-        {"id": cf["id"], "object_types": sorted(set(cf.get("object_types") or []) | {REGION_TYPE})}
-        for cf in existing.values() if REGION_TYPE not in (cf.get("object_types") or [])]
+    schema.fields_to_change = [change for change in (_change(cf, wanted[name]) for name, cf in existing.items())
+                               if change is not None]
     schema.tag_missing = not tags
-    if existing.get(SOURCE_FIELD) and not existing[SOURCE_FIELD].get("unique"):
-        schema.warnings.append("the custom field %s is not unique: duplicates are not stopped by NetBox" % SOURCE_FIELD)
     return schema
+
+
+def _change(current: Mapping[str, Any], spec: Mapping[str, Any]) -> FieldChange | None:
+    """What must change in an existing custom field for the sync, or None."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    types = list(current.get("object_types") or [])
+    if REGION_TYPE not in types:
+        before["object_types"], after["object_types"] = types, sorted(set(types) | {REGION_TYPE})
+    for key in KEPT_SETTINGS:
+        if key in spec and bool(current.get(key)) != spec[key]:
+            before[key], after[key] = bool(current.get(key)), spec[key]
+    return FieldChange(int(current["id"]), str(current["name"]), before, after) if after else None
 
 
 def _inferred(nb: NetBoxClient, schema: Schema, wanted: Mapping[str, Any]) -> Schema:
@@ -122,11 +190,11 @@ def _inferred(nb: NetBoxClient, schema: Schema, wanted: Mapping[str, Any]) -> Sc
 
 
 def ensure(writer: BatchWriter, schema: Schema) -> None:
-    """Create what `schema` found missing, through the one retry-and-recheck layer."""
+    """Create or change what `schema` found, through the one retry-and-recheck layer."""
     if schema.fields_missing:
         wanted = wanted_fields(schema.attribute_fields)
         writer.create(CUSTOM_FIELDS, [wanted[name] for name in schema.fields_missing], FIELD_IDENTITY)
-    if schema.object_types_missing:
-        writer.update(CUSTOM_FIELDS, schema.object_types_missing)
+    if schema.fields_to_change:
+        writer.update(CUSTOM_FIELDS, [change.body() for change in schema.fields_to_change])
     if schema.tag_missing:
         writer.create(TAGS, [tag_body(schema.tag)], TAG_IDENTITY)

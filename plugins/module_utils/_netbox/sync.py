@@ -30,7 +30,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoF
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
     HttpClient, below_minimum, http_client_from, http_option_problems,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG, SOURCE_FIELD
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import links as _links
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
@@ -51,8 +51,10 @@ REGIONS = "dcim/regions"
 # No "site_count" either: NetBox counts each region's subtree for it (0.28 s of a 0.3 s page);
 # only the regions a plan deletes need it (add_site_counts)
 REGION_FIELDS = ("id", "name", "slug", "parent", "description", "custom_fields")
-# a region is found again by its geo_source_id (after a write whose answer was lost)
-REGION_IDENTITY = Identity("cf_%s" % SOURCE_FIELD, "id,custom_fields", source_id)
+# after a create whose answer was lost, a region is found again by its slug (an indexed
+# column; a filter on geo_source_id would scan the whole region table), then known by its
+# parent and geo_source_id
+REGION_IDENTITY = Identity("slug", "id,slug,parent,custom_fields", source_id, match=("parent",))
 # what the planner reads of a node (attributes only with attribute_fields)
 PLANNED_KEYS = ("geo_source_id", "level", "name", "slug", "parent", "description")
 DEFAULT_DIFF_LIMIT = 50
@@ -119,6 +121,7 @@ class Sync:
         self.tag: str = params.get("managed_tag") or DEFAULT_MANAGED_TAG
         self.schema: _schema.Schema | None = None
         self.links: _links.Links | None = None
+        self.schema_written = False
         self.plan: Plan | None = None
         self.applied = {"vacate": 0, "create": 0, "update": 0, "delete": 0}
         self.source_ids: dict[str, int] = {}  # geo_source_id -> region id, grows as creates land
@@ -166,7 +169,9 @@ class Sync:
             if not self.check_mode:
                 self.fail(schema.unwritable())
         elif self.check_mode:
-            self.warnings.append("check mode: would create %s" % ", ".join(schema.todo))
+            if schema.missing:
+                self.warnings.append("check mode: would create %s" % ", ".join(schema.missing))
+            self.warnings.extend("check mode: would change %s" % change.describe() for change in schema.fields_to_change)
 
     def inspect_links(self) -> None:
         """netbox_links: what the custom links and export template need; nothing written yet."""
@@ -291,10 +296,16 @@ class Sync:
         if self.links is not None:
             wanted.update(self.links.permissions())
         missing = self.nb.missing_permissions(wanted)
+        lacking_change = "change %s" % _schema.CUSTOM_FIELD_TYPE
+        if schema is not None and lacking_change in missing and all(c.settings_only for c in schema.fields_to_change):
+            # a unique geo_source_id costs NetBox time, nothing else: without the right, keep it and say so
+            self.warnings.extend(change.kept() for change in schema.fields_to_change)
+            schema.fields_to_change = []
+            missing.remove(lacking_change)
         if schema is not None and [m for m in missing if not m.endswith(" dcim.region")]:
-            self.fail("NetBox lacks %s and the token may not create them (missing: %s); an administrator must "
-                      "create them: %s" % (", ".join(schema.todo), ", ".join(missing),
-                                           _schema.instructions(self.tag, schema.attribute_fields)))
+            self.fail("NetBox's schema needs changes (%s) and the token may not make them (missing: %s); an "
+                      "administrator must: %s" % ("; ".join(schema.todo), ", ".join(missing),
+                                                  _schema.instructions(self.tag, schema.attribute_fields)))
         if missing:
             self.fail("the NetBox token lacks: %s (an administrator must grant them, or the token has "
                       "write disabled); nothing was written" % ", ".join(missing))
@@ -375,6 +386,8 @@ class Sync:
     def diff(self, plan: Plan) -> dict[str, Any]:
         limit = self.params.get("diff_limit")
         tracker = DifferenceTracker(DEFAULT_DIFF_LIMIT if limit is None else int(limit))
+        for name, before, after in self.schema_changes():
+            tracker.add(name, before, after)
         for op in plan.creates:
             tracker.add("create %s %s" % (op.geo_source_id, op.name), {}, op.shown())
         for update in plan.update:
@@ -389,15 +402,24 @@ class Sync:
                 tracker.add("%s %s" % (verb, name), {} if verb == "create" else {"present": True},
                             {} if verb == "delete" else {"present": True})
         summary = plan.summary
-        return tracker.diff(before_header="NetBox regions", after_header="%d creates, %d updates, %d deletes (%d shown)"
-                            % (summary["create"], summary["update"], summary["delete"], tracker.shown))
+        schema = self.schema_changes()
+        return tracker.diff(before_header="NetBox regions", after_header="%s%d creates, %d updates, %d deletes (%d shown)"
+                            % ("%d schema changes, " % len(schema) if schema else "", summary["create"],
+                               summary["update"], summary["delete"], tracker.shown))
+
+    def schema_changes(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """The custom fields and the tag the run creates or changes (none when the token
+        may not see them: it may not change them either)."""
+        schema = self.schema
+        return schema.changes() if schema is not None and schema.visible else []
 
     def result(self, partial: bool = False) -> dict[str, Any]:
         self.durations["total"] = round(self.clock() - self.started, 3)
         counters = self.http.counters
         plan = self.plan
+        changed = self.schema_written or any(self.applied.values())
         result: dict[str, Any] = {
-            "changed": (any(self.applied.values()) if not self.check_mode else bool(plan and plan.changed)),
+            "changed": (changed if not self.check_mode else bool(plan and plan.changed) or bool(self.schema_changes())),
             "run_id": self.run_id,
             "summary": plan.summary if plan else {"create": 0, "update": 0, "delete": 0, "unchanged": 0},
             "request_ids": list(self.nb.request_ids),
@@ -425,12 +447,12 @@ class Sync:
         try:
             self.check_dataset()
             plan = self.make_plan()
-            schema_todo = bool(self.schema and self.schema.visible and self.schema.todo)
             links_todo = bool(self.links and self.links.todo)
-            if not self.check_mode and (plan.changed or schema_todo or links_todo):
+            if not self.check_mode and (plan.changed or self.schema_changes() or links_todo):
                 self.require_permissions(plan)
-                if self.schema is not None and schema_todo:
+                if self.schema is not None and self.schema_changes():  # what the token may change
                     _schema.ensure(self.writer, self.schema)
+                    self.schema_written = True
                 if plan.changed:
                     self.apply(plan)
                 if self.links is not None and links_todo:

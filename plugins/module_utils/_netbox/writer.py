@@ -29,10 +29,13 @@ constraint: two runs raced)                             it did nothing, no
 400 on an update, 401, 403, 404, other     no           no
 =========================================  ===========  ==========================
 
-Reading back: creates by their identity (``geo_source_id``, a custom field's name, a
-tag's slug), deletes by id (what is gone landed), updates by comparing every field the
-PATCH sets with what NetBox holds now. Between sends the wait is the HTTP client's
-backoff (full jitter, Retry-After honoured), counted in its ``retries`` counter.
+Reading back: creates by a field NetBox indexes (a region's slug, a custom field's name,
+a tag's slug), keeping only the objects whose identity (``geo_source_id``, the name, the
+slug) and other key fields (a region's parent) are the body's; deletes by id (what is
+gone landed); updates by id, comparing every field the PATCH sets with what NetBox holds
+now. No read-back filters on a custom field: NetBox would scan the whole table for it.
+Between sends the wait is the HTTP client's backoff (full jitter, Retry-After honoured),
+counted in its ``retries`` counter.
 """
 
 from __future__ import annotations
@@ -104,12 +107,21 @@ def rule_for(error: HttpError, method: str) -> Rule:
 
 @dataclass(frozen=True)
 class Identity:
-    """How an object created by a POST is found again: the filter that selects it, the
-    fields to read, and its identity value in a body or in what NetBox returns."""
+    """How an object created by a POST is found again: `key`, a body field that NetBox
+    filters by (a query parameter of the same name) on an indexed column; `fields`, what to
+    read back (`key` and `match` among them); `value_of`, its identity value in a body or
+    in what NetBox returns; `match`, further body fields the object found must hold too
+    (a region's slug is unique per parent only)."""
 
-    param: str
+    key: str
     fields: str
     value_of: Callable[[Mapping[str, Any]], Any]
+    match: tuple[str, ...] = ()
+
+    def found(self, body: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
+        """True when `obj`, read back, is what `body` created."""
+        return (self.value_of(obj) == self.value_of(body)
+                and all(same_value(obj.get(name), body.get(name)) for name in (self.key,) + self.match))
 
 
 @dataclass
@@ -166,7 +178,7 @@ class BatchWriter:
         outcome = Created()
         for batch in chunks(bodies, self.nb.batch_size):
             def recheck(pending: list[Mapping[str, Any]], refused: bool) -> list[Mapping[str, Any]]:
-                found = self._find(endpoint, identity, [identity.value_of(body) for body in pending])
+                found = self._find(endpoint, identity, pending)
                 outcome.ids.update(found)
                 if refused:  # NetBox refused our batch as a whole: what exists now, another writer made
                     outcome.by_others += len(found)
@@ -237,16 +249,18 @@ class BatchWriter:
         page = self.nb.request("GET", endpoint, params=params + [("limit", 1000)])
         return list(page.get("results", [])) if isinstance(page, dict) else []
 
-    def _find(self, endpoint: str, identity: Identity, values: list[Any]) -> dict[Any, int]:
-        """{identity value: id} of the objects with these identity values that exist now."""
-        wanted = set(values)
+    def _find(self, endpoint: str, identity: Identity, bodies: list[Mapping[str, Any]]) -> dict[Any, int]:
+        """{identity value: id} of the objects these bodies would create that exist now."""
         found: dict[Any, int] = {}
-        for part in chunks(sorted(wanted, key=str), REREAD_CHUNK):
-            params = [(identity.param, value) for value in part] + [("fields", identity.fields)]
+        for part in chunks(bodies, REREAD_CHUNK):
+            by_key: dict[Any, list[Mapping[str, Any]]] = {}
+            for body in part:
+                by_key.setdefault(body.get(identity.key), []).append(body)
+            params = [(identity.key, key) for key in sorted(by_key, key=str)] + [("fields", identity.fields)]
             for obj in self._get(endpoint, params):
-                value = identity.value_of(obj)
-                if value in wanted:  # exact: a loose filter may also match longer values
-                    found[value] = obj["id"]
+                for body in by_key.get(obj.get(identity.key), ()):
+                    if identity.found(body, obj):  # the filter may match others' objects, elsewhere
+                        found[identity.value_of(body)] = obj["id"]
         return found
 
     def _existing(self, endpoint: str, ids: list[int]) -> set[int]:

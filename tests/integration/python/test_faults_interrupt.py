@@ -5,8 +5,9 @@
 
 - a sync killed with SIGKILL in the middle of its writes, then run again: converges, no
   duplicates (the killed run's regions are found by geo_source_id and kept);
-- two syncs of the same tree at once: no duplicates (the unique custom field decides),
-  the loser says another writer was there, a re-run has nothing left to do.
+- two syncs of the same tree at once: no duplicates (NetBox's unique index on parent and
+  slug decides: geo_source_id is not unique), the loser says another writer was there, a
+  re-run has nothing left to do.
 """
 
 from __future__ import annotations

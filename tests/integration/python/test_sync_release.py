@@ -35,8 +35,9 @@ def release_dataset(tmp_path, name, admin1, namespace):
     """A dataset of COUNTRIES from countryInfo.txt and one admin1CodesASCII.txt release,
     read in place through symlinks (the shared data is never copied).
 
-    geo_source_id is unique across NetBox, so ``geonames:<id>`` becomes ``<namespace>:<id>``:
-    regions that other tests made for the same places cannot collide with this test's."""
+    The sync matches regions by geo_source_id across the whole of NetBox, so ``geonames:<id>``
+    becomes ``<namespace>:<id>``: regions that other tests made for the same places are not
+    taken for this test's."""
     src = tmp_path / name
     src.mkdir()
     os.symlink(os.path.join(GEODATA, "geonames", "countryInfo.txt"), src / "countryInfo.txt")

@@ -72,5 +72,6 @@ def test_a_run_exits_with_its_result_and_diff(dataset, capsys):
         code, output = run_module(netbox_geo_sync, {"netbox_url": server.url, "netbox_token": TOKEN,
                                                     "dataset": dataset, "_ansible_diff": True}, capsys)
     assert code == 0 and output["changed"] and output["summary"]["create"] == 1
-    assert list(output["diff"]["after"]) == ["create geonames:1 Belgium"]
-    assert output["diff"]["after_header"] == "1 creates, 0 updates, 0 deletes (1 shown)"
+    assert list(output["diff"]["after"]) == ["create custom field geo_source_id", "create tag geo-managed",
+                                             "create geonames:1 Belgium"]
+    assert output["diff"]["after_header"] == "2 schema changes, 1 creates, 0 updates, 0 deletes (3 shown)"

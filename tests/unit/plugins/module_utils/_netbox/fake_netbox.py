@@ -4,8 +4,8 @@
 """A small in-memory NetBox REST API on 127.0.0.1 for the client and sync unit tests.
 
 It knows /api/status/, dcim/regions (list with id__gt/ordering/limit/fields and the
-filters the sync uses, bulk POST/PATCH/DELETE as one transaction, sibling name/slug and
-geo_source_id uniqueness), extras/custom-fields and extras/tags, tokens with permissions,
+filters the sync uses, bulk POST/PATCH/DELETE as one transaction, sibling name/slug
+uniqueness, and geo_source_id uniqueness while its custom field is unique), extras/custom-fields and extras/tags, tokens with permissions,
 X-Request-ID and changelog messages. Faults on region writes: ``server.faults.append((method, kind))``
 with kind "drop_after_commit" (write, then close the connection without answering),
 "503_after_commit", "503" (answer 503, write nothing), "drop" (close the connection, write
@@ -224,19 +224,25 @@ class FakeNetBox:
                            for t in row.get("tags") or []]
             results.append(row)
         if endpoint == "dcim/regions":
-            self.check_unique(staged)
+            self.check_unique(staged, self.source_field_unique())
         table.clear()
         table.update(staged)
         if body:
             self.writes.append((method, endpoint, body))
         return {"POST": 201, "PATCH": 200, "DELETE": 204}[method], (None if method == "DELETE" else results)
 
+    def source_field_unique(self):
+        return any(cf["name"] == "geo_source_id" and cf.get("unique")
+                   for cf in self.objects["extras/custom-fields"].values())
+
     @staticmethod
-    def check_unique(rows):
+    def check_unique(rows, source_field_unique):
         seen = set()
         for row in rows.values():
-            for key in (("name", row["parent"], row["name"]), ("slug", row["parent"], row["slug"]),
-                        ("cf", (row.get("custom_fields") or {}).get("geo_source_id"))):
+            keys = [("name", row["parent"], row["name"]), ("slug", row["parent"], row["slug"])]
+            if source_field_unique:
+                keys.append(("cf", (row.get("custom_fields") or {}).get("geo_source_id")))
+            for key in keys:
                 if key[-1] is None:
                     continue
                 if key in seen:

@@ -74,7 +74,7 @@ def test_first_sync_creates_the_schema_and_every_region_then_nothing(dataset):
         assert regions["geonames:20"]["parent"] == regions["geonames:2"]["id"]
         assert all(r["tags"][0]["slug"] == "geo-managed" for r in regions.values())
         assert [cf["name"] for cf in server.objects["extras/custom-fields"].values()] == ["geo_source_id"]
-        assert server.objects["extras/custom-fields"][1]["unique"] is True
+        assert server.objects["extras/custom-fields"][1]["unique"] is False  # NetBox would scan for it (issue 18)
         assert [t["slug"] for t in server.objects["extras/tags"].values()] == ["geo-managed"]
         ids = {sid: r["id"] for sid, r in regions.items()}
         writes = len(server.writes)
@@ -101,6 +101,63 @@ def test_check_mode_writes_nothing_not_even_the_schema(dataset, tmp_path):
     assert TOKEN not in open(plan_file).read()
 
 
+def source_field(server):
+    return next(cf for cf in server.objects["extras/custom-fields"].values() if cf["name"] == "geo_source_id")
+
+
+def unique_source_field(server):
+    """geo_source_id as earlier releases created it: unique. Returns the number of writes so far."""
+    sync(server, server.seed)
+    source_field(server)["unique"] = True
+    return len(server.writes)
+
+
+@pytest.fixture
+def seeded(dataset):
+    """A fake NetBox after a first sync of COUNTRIES (server.seed: that dataset)."""
+    with FakeNetBox() as server:
+        server.seed = dataset(COUNTRIES, "seed.jsonl")
+        yield server
+
+
+def test_a_unique_source_field_is_shown_in_check_mode_and_diff_then_made_not_unique(seeded, dataset):
+    writes = unique_source_field(seeded)
+    path = dataset(COUNTRIES + DIVISIONS)
+    preview = sync(seeded, path, check_mode=True, diff=True, diff_limit=10)
+    assert len(seeded.writes) == writes and source_field(seeded)["unique"] is True
+    assert "check mode: would change custom field geo_source_id (unique: true -> false)" in preview["warnings"]
+    assert preview["diff"]["before"]["custom field geo_source_id"] == {"unique": True}
+    assert preview["diff"]["after"]["custom field geo_source_id"] == {"unique": False}
+    assert preview["diff"]["after_header"] == "1 schema changes, 6 creates, 0 updates, 0 deletes (7 shown)"
+
+    applied = sync(seeded, path)
+    field = source_field(seeded)
+    assert applied["changed"] and field["unique"] is False
+    changed = [(m, e, b) for m, e, b in seeded.writes[writes:] if e == "extras/custom-fields"]
+    assert changed == [("PATCH", "extras/custom-fields", [{"id": field["id"], "unique": False,
+                                                           "changelog_message": changed[0][2][0]["changelog_message"]}])]
+    assert seeded.writes[writes][1] == "extras/custom-fields"  # before the first region
+    assert not sync(seeded, path, check_mode=True)["changed"]
+
+
+def test_a_schema_change_alone_is_a_change(seeded):
+    unique_source_field(seeded)
+    result = sync(seeded, seeded.seed)
+    assert result["changed"] and result["summary"] == {"create": 0, "update": 0, "delete": 0, "unchanged": 2}
+    assert source_field(seeded)["unique"] is False
+
+
+def test_a_token_that_may_not_change_custom_fields_keeps_a_unique_field_and_syncs(seeded, dataset):
+    writes = unique_source_field(seeded)
+    seeded.tokens[TOKEN] = {"dcim.region": {"view", "add", "change"}, "extras.customfield": {"view"},
+                            "extras.tag": {"view"}}
+    result = sync(seeded, dataset(COUNTRIES + DIVISIONS))
+    assert source_field(seeded)["unique"] is True
+    assert result["summary"]["create"] == 6 and len(managed(seeded)) == 8
+    assert [w for w in result["warnings"] if "may not change custom fields" in w and "unique: true" in w]
+    assert not [e for m, e, b in seeded.writes[writes:] if e == "extras/custom-fields"]
+
+
 def test_a_post_that_landed_but_lost_its_answer_is_not_duplicated(dataset):
     path = dataset(COUNTRIES + DIVISIONS)
     with FakeNetBox() as server:
@@ -108,11 +165,11 @@ def test_a_post_that_landed_but_lost_its_answer_is_not_duplicated(dataset):
         result = sync(server, path, concurrency=1)
         sources = [r["custom_fields"]["geo_source_id"] for r in server.regions.values()]
         posts = [body for method, endpoint, body in server.writes if (method, endpoint) == ("POST", "dcim/regions")]
-        rereads = [q for m, p, q in server.requests if any(pair[0] == "cf_geo_source_id" for pair in q)]
+        found_again = rereads(server)
     assert sorted(sources) == sorted(n["geo_source_id"] for n in COUNTRIES + DIVISIONS)
     assert result["summary"]["create"] == 8
     # both faulty batches had landed: the re-reads found them, so no POST was sent again
-    assert len(posts) == 4 and len(rereads) == 2
+    assert len(posts) == 4 and len(found_again) == 2
 
 
 def test_a_503_before_writing_is_retried(dataset):
@@ -218,7 +275,7 @@ def test_a_token_without_permissions_fails_before_writing_and_names_what_is_miss
         with pytest.raises(SyncError) as caught:
             sync(server, dataset(COUNTRIES))
         assert server.writes == []
-    assert "add extras.customfield" in caught.value.message and "geo_source_id (text, unique" in caught.value.message
+    assert "add extras.customfield" in caught.value.message and "geo_source_id (text, not unique" in caught.value.message
 
 
 def test_missing_region_write_permission_is_reported(dataset):
@@ -266,6 +323,13 @@ def test_no_token_is_a_clear_error():
         run_sync({"netbox_url": "http://127.0.0.1:9", "netbox_token": "", "dataset": "x"})
 
 
+def rereads(server):
+    """The region reads that look for created regions again (by slug, never by geo_source_id)."""
+    reads = [dict(q) for m, p, q in server.requests if m == "GET" and p == "/api/dcim/regions/"]
+    assert not [q for q in reads if any(key.startswith("cf_") for key in q)]  # NetBox would scan the table
+    return [q for q in reads if "slug" in q and "brief" not in q]
+
+
 def region_writes(server, method):
     """The region requests of `method` that carried objects (not the empty permission probes)."""
     return [q for m, p, q in server.requests if m == method and p == "/api/dcim/regions/"]
@@ -277,10 +341,9 @@ def test_the_happy_path_sends_one_request_per_batch_and_reads_nothing_back(datas
         sync(server, path)  # batch_size 2: countries in 1 batch, 6 divisions in 3
         posts = [body for method, endpoint, body in server.writes if (method, endpoint) == ("POST", "dcim/regions")]
         region_posts = region_writes(server, "POST")
-        rereads = [q for m, p, q in server.requests if m == "GET" and any(k == "cf_geo_source_id" for k, v in q)]
     assert [len(body) for body in posts] == [2, 2, 2, 2]
     assert len(region_posts) == len(posts) + 1  # + the empty permission probe
-    assert rereads == []
+    assert rereads(server) == []
 
 
 def test_a_batch_that_never_lands_is_sent_retries_plus_one_times_and_the_run_stops(dataset):

@@ -21,7 +21,7 @@ from scripted_http import ScriptedServer, Step
 
 TOKEN = "nbt_key.secret"
 REGIONS = "/api/dcim/regions/"
-BY_SOURCE = Identity("cf_geo_source_id", "id,custom_fields", lambda obj: (obj.get("custom_fields") or {}).get("geo_source_id"))
+BY_SOURCE = Identity("slug", "id,slug,custom_fields", lambda obj: (obj.get("custom_fields") or {}).get("geo_source_id"))
 INVALID_MOVE = json.dumps({"error": "A node may not be made a child of any of its descendants.",
                            "exception": "InvalidMove", "netbox_version": "4.7.3", "python_version": "3.12"}).encode()
 DEADLOCK = json.dumps({"error": "deadlock detected", "exception": "OperationalError"}).encode()
@@ -32,7 +32,8 @@ def page(*objects):
 
 
 def region(rid, source, **fields):
-    return dict({"id": rid, "custom_fields": {"geo_source_id": source}}, **fields)
+    """A region as NetBox answers; its slug is its body's (see bodies)."""
+    return dict({"id": rid, "slug": "r" + source.split(":")[1], "custom_fields": {"geo_source_id": source}}, **fields)
 
 
 def bodies(count=2):
@@ -114,11 +115,29 @@ def test_throttling_is_waited_out_without_reading_back(server, waits):
 def test_a_create_whose_answer_was_lost_is_found_and_not_sent_again(server, waits):
     server.add(REGIONS, Step(drop=True), method="POST")
     server.add(REGIONS, page(region(11, "geonames:0"), region(12, "geonames:1"),
-                             region(13, "geonames:10")), method="GET")  # the filter also matched a longer id
+                             region(13, "geonames:10")), method="GET")  # not asked for: ignored
     created = writer(server, waits).create("dcim/regions", bodies(), BY_SOURCE)
     assert created.ids == {"geonames:0": 11, "geonames:1": 12} and created.by_others == 0
     assert len(sent(server, "POST")) == 1 and waits == []
-    assert "cf_geo_source_id=geonames%3A0&cf_geo_source_id=geonames%3A1" in sent(server, "GET")[0].path
+    # by slug, an indexed column: a filter on the custom field would make NetBox scan the table
+    assert "?slug=r0&slug=r1&fields=id%2Cslug%2Ccustom_fields" in sent(server, "GET")[0].path
+
+
+def test_an_object_found_again_must_hold_the_identity_and_every_matched_field(server, waits):
+    """A region's slug is unique per parent: the same slug elsewhere, or another region's
+    geo_source_id, is not what the lost POST created, so that body is sent again."""
+    by_slug_and_parent = Identity("slug", "id,slug,parent,custom_fields", BY_SOURCE.value_of, match=("parent",))
+    posted = [dict(body, parent=7) for body in bodies(3)]
+    server.add(REGIONS, Step(drop=True), Step(status=201, body=json.dumps([region(33, "geonames:1"),
+                                                                           region(34, "geonames:2")]).encode()),
+               method="POST")
+    server.add(REGIONS, page(region(31, "geonames:0", parent={"id": 7, "name": "P"}),
+                             region(32, "geonames:1", parent={"id": 8, "name": "Elsewhere"}),
+                             dict(region(35, "geonames:9", parent={"id": 7}), slug="r2")), method="GET")
+    created = writer(server, waits).create("dcim/regions", posted, by_slug_and_parent)
+    assert created.ids == {"geonames:0": 31, "geonames:1": 33, "geonames:2": 34}
+    resent = json.loads(sent(server, "POST")[1].body)
+    assert [b["slug"] for b in resent] == ["r1", "r2"]
 
 
 def test_only_what_did_not_land_is_sent_again(server, waits):
