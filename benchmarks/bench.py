@@ -5,13 +5,16 @@
 venvs, the collection tree and the local NetBox, then calls this file).
 
 Stages (all by default, or --only a,b; they run in this order):
-  memory   geo_transform of the 234,908 cities of derived-cities500 + a check-mode sync plan
-  loop     ~200 regions: netbox.netbox.netbox_region in a loop vs netbox_geo_sync, create + no-change
-  ceiling  raw bulk POSTs of the world objects with 1, 2 and 4 streams (NetBox's own limit)
-  world    countries + first-level divisions (4,137): first import, no-change, update, prune
-  cities   the same plus cities15000 (34,856): first import, no-change, update, prune
-  follow   the world's first import without, then with progress and the run's map (not in the
-           default set: --only follow; --first-runs N pairs); the overhead against its 2 % target
+  memory     geo_transform of the 234,908 cities of derived-cities500 + a check-mode sync plan
+  loop       ~200 regions: netbox.netbox.netbox_region in a loop vs netbox_geo_sync, create + no-change
+  ceiling    raw bulk POSTs of the world's bare regions with 1, 2 and 4 streams (NetBox's own limit)
+  payload    what each part of a region create costs NetBox (CPU per region), at world and cities15000 scale
+  world      countries + first-level divisions (4,137): first import, no-change, update, prune
+  cities     the same plus cities15000 (34,856): first import, no-change, update, prune
+  cities500  countries + divisions + derived-cities500 (239,045): first import and no-change re-run
+             (hours; not in the default set: --only cities500)
+  follow     the world's first import without, then with progress and the run's map (not in the
+             default set: --only follow; --first-runs N pairs); the overhead against its 2 % target
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ import statistics
 import subprocess
 import sys
 
-from nbapi import GunicornWorkers, NetBoxAdmin, raw_bulk_create, region_payloads
+from nbapi import GunicornWorkers, NetBoxAdmin, NetBoxCpu, raw_bulk_create, region_payloads
+from payload import PayloadStage, present_keys, sample_nodes
 from report import evaluate_targets, markdown_report
 from runner import PlaybookRunner
 
 # run in this order: the short stages first, so a bounded run still reports them
-STAGES = ("memory", "loop", "ceiling", "world", "cities", "follow")
-DEFAULT_STAGES = STAGES[:-1]
+STAGES = ("memory", "loop", "ceiling", "payload", "world", "cities", "cities500", "follow")
+DEFAULT_STAGES = tuple(stage for stage in STAGES if stage not in ("cities500", "follow"))  # hours / a comparison
 SYNC_TASK = "Sync the region tree"  # the task of playbooks/geo_sync.yml that is timed
 MANAGED_TAG = "geo-managed"
 # ten countries whose country + admin1 regions make 201 nodes in the 2024 admin1 table
@@ -132,6 +136,7 @@ class Bench:
         self.url, self.token, self.token_v1 = env["NETBOX_URL"], env["NETBOX_TOKEN"], env["NETBOX_TOKEN_V1"]
         self.admin = NetBoxAdmin(self.url, self.token)
         self.workers = GunicornWorkers(int(env.get("GEOFOSS_NETBOX_PORT", "8776")), env.get("GEOFOSS_NETBOX_HOME", ""))
+        self.netbox_cpu = NetBoxCpu(self.workers, env.get("GEOFOSS_NETBOX_DB", "geofoss_nb_bench"))
         self.runner = PlaybookRunner(self.work, secrets=(self.token, self.token_v1))
         self.datasets = {}
         self.results = {"started": _now(), "stages_run": args.only, "runs_per_short_step": args.runs,
@@ -177,12 +182,12 @@ class Bench:
             if getattr(self.args, key):
                 variables[key] = getattr(self.args, key)
         variables.update(options)
-        before = self.workers.snapshot()
+        self.netbox_cpu.start()
         run = self.runner.run(self.collection_bin, "geo_sync.yml", variables, label, main_task=SYNC_TASK)
-        run["worker_cpu_seconds"] = self.workers.split(before, self.workers.snapshot())
-        self.log("%s: %.1f s (task), summary %s, peak RSS %.0f MiB, gunicorn worker CPU %s s" % (
-            label, run["task_seconds"] or 0, run["result"].get("summary"), run["peak_rss_mib"],
-            run["worker_cpu_seconds"]))
+        cpu = run["netbox_cpu_seconds"] = self.netbox_cpu.stop()
+        run["worker_cpu_seconds"] = cpu["workers"]
+        self.log("%s: %.1f s (task), summary %s, peak RSS %.0f MiB, NetBox CPU %s s" % (
+            label, run["task_seconds"] or 0, run["result"].get("summary"), run["peak_rss_mib"], cpu))
         return run
 
     def expect_regions(self, expected, when):
@@ -264,6 +269,7 @@ class Bench:
         prune = self.sync(pruned, key + "-prune", prune=True, max_deletes=n)
         self.expect_regions(n_pruned, "%s after the prune" % key)
         first_median = median(r["task_seconds"] for r in firsts)
+        first_cpu = firsts[-1]["netbox_cpu_seconds"]
         return {
             "regions": n, "regions_2025": n_alternate, "regions_after_prune": n_pruned,
             "pruned_countries": list(PRUNE_COUNTRIES),
@@ -274,6 +280,8 @@ class Bench:
             "first_import_duration": firsts[-1]["result"].get("duration"),
             "first_import_http": firsts[-1]["result"].get("http"),
             "first_import_worker_cpu_seconds": firsts[-1].get("worker_cpu_seconds"),
+            "first_import_netbox_cpu_seconds": first_cpu,
+            "first_import_netbox_cpu_ms_per_region": round(1000.0 * first_cpu["total"] / n, 2),
             "rerun_seconds": [r["task_seconds"] for r in reruns], "rerun_median": median(r["task_seconds"] for r in reruns),
             "rerun_duration": reruns[-1]["result"].get("duration"),
             "rerun_summary": reruns[-1]["result"].get("summary"), "rerun_http": reruns[-1]["result"].get("http"),
@@ -325,6 +333,7 @@ class Bench:
         nodes = read_nodes(path)
         if self.args.ceiling_limit:
             nodes = nodes[:self.args.ceiling_limit]  # parents come first: any prefix is a valid tree
+        bare = self.args.ceiling_payload == "bare"
         by_streams = {}
         # one stream has nothing to balance; more are measured on kept-alive connections (each
         # pinned to the gunicorn worker that accepted it) and on a fresh connection per POST
@@ -333,17 +342,74 @@ class Bench:
         for streams, fresh in runs:
             self.reset()
             tag_id = self.admin.ensure_tag(MANAGED_TAG)
-            self.admin.ensure_source_field()
-            before = self.workers.snapshot()
-            result = raw_bulk_create(self.admin, region_payloads(nodes, tag_id), streams, self.args.ceiling_batch,
-                                     fresh_connections=fresh)
-            result["worker_cpu_seconds"] = self.workers.split(before, self.workers.snapshot())
+            self.admin.ensure_source_field(unique=False)
+            self.netbox_cpu.start()
+            result = raw_bulk_create(self.admin, region_payloads(nodes, tag_id, bare=bare), streams,
+                                     self.args.ceiling_batch, fresh_connections=fresh)
+            cpu = result["netbox_cpu_seconds"] = self.netbox_cpu.stop()
+            result["worker_cpu_seconds"] = cpu["workers"]
+            result["netbox_cpu_ms_per_region"] = round(1000.0 * cpu["total"] / max(1, result["regions"]), 2)
             key = "%d%s" % (streams, " fresh" if fresh else "")
             self.log("raw bulk POST, %s stream(s), batches of %d: %s" % (key, self.args.ceiling_batch, result))
             by_streams[key] = result
         best = max(by_streams.values(), key=lambda r: r["regions_per_second"] or 0)
-        return {"regions": len(nodes), "batch_size": self.args.ceiling_batch, "by_streams": by_streams,
-                "best_regions_per_second": best["regions_per_second"]}
+        return {"regions": len(nodes), "batch_size": self.args.ceiling_batch, "payload": self.args.ceiling_payload,
+                "by_streams": by_streams, "best_regions_per_second": best["regions_per_second"],
+                "netbox_cpu_ms_per_region": median(r["netbox_cpu_ms_per_region"] for r in by_streams.values())}
+
+    def stage_payload(self):
+        """Each part of a region create, in NetBox CPU per region, at two tree sizes (payload.py)."""
+        world, _ = self.dataset("world", "2024", WORLD_LEVELS)
+        cities, _ = self.dataset("cities", "2024", CITY_LEVELS)
+        cities500, _ = self.dataset("cities500", "cities500", CITY_LEVELS, city_min_population=0)
+        candidates = read_nodes(cities500)
+        world_nodes, city_nodes = read_nodes(world), read_nodes(cities)
+        if self.args.payload_cities_limit:
+            # the cities scale cut short: the world, then the first N cities (parents come first)
+            city_nodes = city_nodes[:len(world_nodes) + self.args.payload_cities_limit]
+        self.reset()
+        stage = PayloadStage(self.admin, self.netbox_cpu, MANAGED_TAG, self.args.payload_batch, self.log)
+        stage.prepare()
+        scales, sites = {}, None
+        for scale, nodes in (("world", world_nodes), ("cities", city_nodes)):
+            if scale not in self.args.payload_scales:
+                continue
+            sample = sample_nodes(candidates, present_keys(nodes), self.args.payload_sample)
+            scales[scale] = stage.run_scale(nodes, sample, self.args.payload_rounds)
+            self.log("payload at %s scale, CPU ms per region: %s" % (scale, {
+                key: variant["cpu_ms_per_region"] for key, variant in scales[scale]["variants"].items()}))
+            if scale == "world" and self.args.payload_sites:
+                sites = stage.run_sites(self.args.payload_sites, self.args.payload_rounds)
+                self.log("payload, site PATCHes, CPU ms per site: %s" % {
+                    key: variant["cpu_ms_per_site"] for key, variant in sites["variants"].items()})
+        return {"batch_size": self.args.payload_batch, "rounds": self.args.payload_rounds, "scales": scales,
+                "sites": sites}
+
+    def stage_cities500(self):
+        """The largest tree end to end: countries, divisions and every city of derived-cities500."""
+        countries = self.args.cities500_countries
+        name = "cities500-" + "-".join(countries) if countries else "cities500"
+        path, transform = self.dataset(name, "cities500", CITY_LEVELS, countries, city_min_population=0)
+        n = count_nodes(path)
+        self.reset()
+        self.log("cities500: first import of %d regions (an hour or more)" % n)
+        first = self.sync(path, "cities500-first")
+        self.expect_regions(n, "cities500 after the first import")
+        rerun = self.sync(path, "cities500-rerun")
+        cpu = first["netbox_cpu_seconds"]
+        return {
+            "regions": n, "countries": list(countries), "transform_seconds": transform["task_seconds"],
+            "transform_peak_rss_mib": transform["peak_rss_mib"],
+            "first_import_seconds": first["task_seconds"],
+            "first_import_regions_per_second": round(n / first["task_seconds"], 1) if first["task_seconds"] else None,
+            "first_import_duration": first["result"].get("duration"), "first_import_http": first["result"].get("http"),
+            "first_import_peak_rss_mib": first["peak_rss_mib"], "first_import_cpu_seconds": first.get("cpu_seconds"),
+            "first_import_netbox_cpu_seconds": cpu,
+            "first_import_netbox_cpu_ms_per_region": round(1000.0 * cpu["total"] / n, 2),
+            "rerun_seconds": rerun["task_seconds"], "rerun_summary": rerun["result"].get("summary"),
+            "rerun_duration": rerun["result"].get("duration"), "rerun_peak_rss_mib": rerun["peak_rss_mib"],
+            "peak_rss_mib": max(first["peak_rss_mib"], rerun["peak_rss_mib"]),
+        }
 
     def stage_memory(self):
         path, transform = self.dataset("cities500", "cities500", CITY_LEVELS, city_min_population=0)
@@ -424,6 +490,18 @@ def parse_args(argv):
     parser.add_argument("--ceiling-streams", default="1,2,4", help="stream counts of the raw ceiling")
     parser.add_argument("--series", default="",
                         help="the name shared by the runs of one `benchmarks/run --netbox-versions` (one per release)")
+    parser.add_argument("--ceiling-payload", choices=("bare", "full"), default="bare",
+                        help="bare: name, slug, parent (issue 18); full: + description, tag, geo_source_id")
+    parser.add_argument("--payload-sample", type=int, default=1000, help="regions created per payload variant")
+    parser.add_argument("--payload-rounds", type=int, default=2, help="measurements of each payload variant")
+    parser.add_argument("--payload-batch", type=int, default=200, help="objects per POST of the payload stage")
+    parser.add_argument("--payload-scales", default="world,cities", help="tree sizes of the payload stage")
+    parser.add_argument("--payload-sites", type=int, default=1000,
+                        help="sites PATCHed per variant in the world tree (0: no site part)")
+    parser.add_argument("--payload-cities-limit", type=int, default=0,
+                        help="fill the payload stage's cities scale with only N cities (default: all)")
+    parser.add_argument("--cities500-countries", default="",
+                        help="cities500 stage: only these countries (a short check of the stage; default: all)")
     parser.add_argument("--results", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -432,6 +510,9 @@ def parse_args(argv):
         parser.error("unknown stage(s) %s; choose from %s" % (", ".join(unknown), ",".join(STAGES)))
     args.loop_countries = [c.strip().upper() for c in args.loop_countries.split(",") if c.strip()]
     args.ceiling_streams = [int(s) for s in args.ceiling_streams.split(",")]
+    args.payload_scales = [s.strip() for s in args.payload_scales.split(",") if s.strip()]
+    args.cities500_countries = [c.strip().upper() for c in args.cities500_countries.split(",") if c.strip()]
+    args.payload_rounds = max(1, args.payload_rounds)
     args.runs = max(1, args.runs)
     args.first_runs = max(1, args.first_runs)
     return args

@@ -11,7 +11,8 @@ RESULTS-DIR holds what scripts/test recorded:
 - ``<stage>/*.xml``: JUnit XML of the stage's tests (pytest's --junitxml, ansible-test
   sanity's --junit files), one test case each ``testcase`` element;
 - ``<stage>/targets.log``: ansible-test integration's output (run with --continue-on-error):
-  one test case each target it ran.
+  one test case each target it ran; ``<stage>/targets.status``: ansible-test's exit status
+  (the stage's own status also counts the system tests that ran after it).
 
 Counting rules, so that "0 failed" means nothing failed:
 
@@ -111,15 +112,20 @@ def count_junit(path, stage, tally, allowed) -> int:
 
 
 def count_targets(path, stage, status, tally) -> int:
-    """ansible-test integration targets from its output; returns how many failed."""
+    """ansible-test integration targets from its output; returns how many failed. `status`
+    is the stage's; ansible-test's own, when recorded beside its output, decides."""
     with open(path, encoding="utf-8", errors="replace") as handle:
         text = handle.read()
+    status_file = os.path.join(os.path.dirname(path), "targets.status")
+    if os.path.exists(status_file):
+        with open(status_file, encoding="utf-8") as handle:
+            status = handle.read().strip() or status
     ran = TARGET_RAN.findall(text)
     listed = TARGETS_FAILED.search(text)
     if listed:
         bad = [name for name in listed.group(2).split() if name in ran]
     elif status != "0" and ran:
-        bad = [ran[-1]]  # without --continue-on-error it stops at the first failing target
+        bad = [ran[-1]]  # ansible-test failed without its list: it stopped in the last target
     else:
         bad = []
     for name in ran:
@@ -145,7 +151,7 @@ def summarize(results, allowed) -> Tally:
             continue
         folder = os.path.join(results, stage)
         files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
-        records = [f for f in files if f.endswith(".xml") or f == "targets.log"]
+        records = [f for f in files if f.endswith(".xml") or f == "targets.log"]  # targets.status: read beside it
         failed = 0
         for name in records:
             path = os.path.join(folder, name)

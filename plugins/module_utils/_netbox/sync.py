@@ -142,8 +142,8 @@ class Sync:
         self.load_nodes = load_nodes or _load_nodes
         self.tag: str = params.get("managed_tag") or DEFAULT_MANAGED_TAG
         self.schema: _schema.Schema | None = None
-        self.schema_written = False
         self.links: _links.Links | None = None
+        self.schema_written = False
         self.plan: Plan | None = None
         self.applied = {"vacate": 0, "create": 0, "update": 0, "delete": 0}
         self.source_ids: dict[str, int] = {}  # geo_source_id -> region id, grows as creates land
@@ -520,9 +520,8 @@ class Sync:
         try:
             self.check_dataset()
             plan = self.make_plan()
-            schema_todo = bool(self.schema_changes())
             links_todo = bool(self.links and self.links.todo)
-            if not self.check_mode and (plan.changed or schema_todo or links_todo):
+            if not self.check_mode and (plan.changed or self.schema_changes() or links_todo):
                 self.require_permissions(plan)
                 if self.schema is not None and self.schema_changes():  # what the token may change
                     _schema.ensure(self.writer, self.schema)

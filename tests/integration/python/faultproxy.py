@@ -160,6 +160,10 @@ class _Handler(BaseHTTPRequestHandler):
             if name.lower() not in HOP_BY_HOP and name.lower() not in ("content-length", "server", "date"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            # the request asked for it (every bulk write does): say so, as NetBox's gunicorn does,
+            # or the client pools the socket and may send its next request into the closing one
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload if cut is None else payload[:cut])

@@ -96,3 +96,36 @@ def test_a_per_release_series_renders_one_row_per_release_and_stays_out_of_the_s
     assert report._latest(runs, "world")[1]["netbox"]["version"] == "4.7.3"  # pylint: disable=protected-access
     assert "(NetBox 4.4.10)" in report.block_history(runs)
     assert report.block_releases([]).startswith("*To be measured:* `bash benchmarks/run --netbox-versions")
+
+
+def _bench_run(stages):
+    return {"started": "2026-01-01T00:00:00Z", "machine": {"cpus": 2}, "load_average_start": [1.0],
+            "load_average_end": [1.5], "netbox": {"version": "4.7.3"}, "stages": stages}
+
+
+def test_a_payload_stage_renders_its_cost_per_variant_and_tree_size(tmp_path):
+    def variants(bare, unique):
+        return {"bare": {"adds": "name, slug, parent", "cpu_ms_per_region": bare},
+                "unique": {"adds": "+ geo_source_id unique", "cpu_ms_per_region": unique}}
+    payload = {"batch_size": 200, "rounds": 2, "load_average_start": [0.5], "load_average_end": [0.7],
+               "scales": {"world": {"regions_in_netbox": 4137, "sample": 1000, "variants": variants(20.0, 24.5)},
+                          "cities": {"regions_in_netbox": 34856, "sample": 1000, "variants": variants(20.5, 61.25)}},
+               "sites": {"sites": 1000, "variants": {"region": {"adds": "region", "cpu_ms_per_site": 17.0}}}}
+    (tmp_path / "20260101T000000Z.json").write_text(json.dumps(_bench_run({"payload": payload})))
+    text = report.block_payload(report.load_runs(str(tmp_path)))
+    assert "| `unique` | + geo_source_id unique | 24.5 | 61.2 |" in text
+    assert "cities tree (34,856 regions)" in text and "| `region` | region | 17.0 |" in text
+    assert "Load average 0.50 at the start, 0.70 at the end during this stage." in text
+    assert report.block_payload([]).startswith("*To be measured:* `bash benchmarks/run --only ceiling,payload,")
+
+
+def test_a_cities500_stage_cut_to_some_countries_is_never_quoted(tmp_path):
+    stage = {"regions": 239045, "countries": [], "first_import_seconds": 5000.0, "first_import_regions_per_second": 47.8,
+             "first_import_netbox_cpu_ms_per_region": 30.5, "first_import_peak_rss_mib": 400.0,
+             "rerun_seconds": 80.0, "rerun_peak_rss_mib": 350.0, "rerun_summary": {"unchanged": 239045}}
+    (tmp_path / "20260101T000000Z.json").write_text(json.dumps(_bench_run({"cities500": stage})))
+    text = report.block_cities500(report.load_runs(str(tmp_path)))
+    assert "239,045 regions" in text and "| first import | 5,000.0 | 47.8 regions/s" in text
+    assert "| no-change re-run | 80.0 | peak RSS 350 MiB" in text
+    (tmp_path / "20260101T000000Z.json").write_text(json.dumps(_bench_run({"cities500": dict(stage, countries=["MT"])})))
+    assert "To be measured" in report.block_cities500(report.load_runs(str(tmp_path)))

@@ -134,6 +134,25 @@ def test_without_the_list_the_last_target_run_is_the_failed_one(tmp_path, capsys
     assert "integration target testbed" in out
 
 
+def test_targets_that_passed_stay_passed_when_only_the_system_tests_failed(tmp_path, capsys):
+    # the stage failed (a system test did), ansible-test itself did not: no target is blamed
+    folder = results(tmp_path, {"integration": 1}, {"integration/targets.log": INTEGRATION_LOG % "",
+                                                    "integration/targets.status": "0\n",
+                                                    "integration/pytest.xml": junit(("t::a", "failure", "boom"))})
+    status, line, out = closing(tmp_path, folder, capsys)
+    assert (status, line) == (1, "3 passed, 1 failed, 0 skipped")
+    assert "integration target" not in out and "t::a: boom" in out
+
+
+def test_a_recorded_failure_of_ansible_test_without_its_list_blames_the_last_target(tmp_path, capsys):
+    folder = results(tmp_path, {"integration": 1}, {"integration/targets.log": INTEGRATION_LOG % "",
+                                                    "integration/targets.status": "1\n",
+                                                    "integration/pytest.xml": junit(("t::a", "passed"))})
+    status, line, out = closing(tmp_path, folder, capsys)
+    assert (status, line) == (1, "3 passed, 1 failed, 0 skipped")
+    assert "integration target testbed" in out
+
+
 def test_stages_that_never_ran_because_the_setup_failed_count(tmp_path, capsys):
     folder = results(tmp_path, {"setup": 1, "sanity": "-", "units": "-"})
     status, line, out = closing(tmp_path, folder, capsys)
