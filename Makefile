@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` (the main job) and `make test` (the whole suite).
-.PHONY: demo test test-matrix sanity types units integration lint netbox-up netbox-down benchmark changelog
+.PHONY: demo test test-matrix sanity types units integration lint netbox-up netbox-down benchmark benchmark-releases changelog
 
 demo:
 	bash scripts/demo
@@ -22,6 +22,10 @@ netbox-down:
 
 benchmark:
 	bash benchmarks/run
+
+# the world import, its re-run and NetBox's raw ceiling on every supported release, one after another
+benchmark-releases:
+	bash benchmarks/run --netbox-versions "$$(bash scripts/local-netbox releases | tr ' ' ,)" --only world,ceiling
 
 changelog:
 	.venv/bin/antsibull-changelog lint

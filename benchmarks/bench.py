@@ -141,6 +141,8 @@ class Bench:
         self.datasets = {}
         self.results = {"started": _now(), "stages_run": args.only, "runs_per_short_step": args.runs,
                         "machine": machine_info(), "load_average_start": load_average(), "stages": {}}
+        if args.series:
+            self.results["series"] = args.series  # one of the runs of `benchmarks/run --netbox-versions`
 
     # -- plumbing ----------------------------------------------------------------------------
     def log(self, message):
@@ -486,6 +488,8 @@ def parse_args(argv):
     parser.add_argument("--ceiling-limit", type=int, default=0,
                         help="post only the first N world regions in the ceiling stage (default: all)")
     parser.add_argument("--ceiling-streams", default="1,2,4", help="stream counts of the raw ceiling")
+    parser.add_argument("--series", default="",
+                        help="the name shared by the runs of one `benchmarks/run --netbox-versions` (one per release)")
     parser.add_argument("--ceiling-payload", choices=("bare", "full"), default="bare",
                         help="bare: name, slug, parent (issue 18); full: + description, tag, geo_source_id")
     parser.add_argument("--payload-sample", type=int, default=1000, help="regions created per payload variant")

@@ -234,6 +234,8 @@ BLOCK = re.compile(r"(<!-- benchmark:([a-z0-9-]+) -->\n)(.*?)(<!-- /benchmark:\2
 RUN_FILE = re.compile(r"^(sites-)?\d{8}T\d{6}Z\.json$")
 TO_BE_MEASURED = "*To be measured:* %s"
 WORLD_RUN = "bash benchmarks/run --only loop,ceiling,world,cities"
+LTREE_SINCE = (4, 7)  # the release the single-run blocks speak of is 4.7 or later
+RELEASES_RUN = "bash benchmarks/run --netbox-versions 4.4.10,4.5.10,4.6.8,4.7.3 --only world,ceiling"
 PAYLOAD_RUN = "bash benchmarks/run --only ceiling,payload,world,cities"
 
 
@@ -252,6 +254,8 @@ def _latest(runs, *stages, sites=False):
     for name, results in reversed(runs):
         if name.startswith("sites-") != sites:
             continue
+        if results.get("series") and _release(results) < LTREE_SINCE:
+            continue  # an older release of a per-release series: only block_releases shows it
         if all(stage in results.get("stages", {}) for stage in stages):
             return name, results
     return None, None
@@ -388,8 +392,9 @@ def block_history(runs) -> str:
         if not world or name.startswith("sites-"):
             continue
         ceiling, cities = stages.get("ceiling"), stages.get("cities")
-        lines.append("| `%s` | %s, %s | %s s, %s regions/s | %s | %s | %s |" % (
-            name[:-5], _n(results["load_average_start"][0], 2), _n(results["load_average_end"][0], 2),
+        lines.append("| `%s`%s | %s, %s | %s s, %s regions/s | %s | %s | %s |" % (
+            name[:-5], " (NetBox %s)" % results["netbox"].get("version") if results.get("series") else "",
+            _n(results["load_average_start"][0], 2), _n(results["load_average_end"][0], 2),
             _n(world["first_import_median"]), _n(world["first_import_regions_per_second"]),
             "%s of %s regions/s" % (_n(world["first_import_regions_per_second"] / ceiling["best_regions_per_second"], 2),
                                      _n(ceiling["best_regions_per_second"])) if ceiling else "not run",
@@ -440,6 +445,45 @@ def block_sites(runs) -> str:
     return "\n".join(lines)
 
 
+def _release(results) -> tuple:
+    version = (results.get("netbox") or {}).get("version") or ""
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("-")[0].split("."))
+
+
+def block_releases(runs) -> str:
+    """The newest series of `benchmarks/run --netbox-versions`: each release's world first
+    import, no-change re-run and raw bulk-POST ceiling, measured one after another."""
+    series = sorted({results["series"] for _name, results in runs if results.get("series")})
+    if not series:
+        return TO_BE_MEASURED % ("`%s`" % RELEASES_RUN)
+    members = sorted(((name, results) for name, results in runs if results.get("series") == series[-1]),
+                     key=lambda run: _release(run[1]))
+    machine = members[0][1].get("machine", {})
+    lines = ["Series `%s` (in `benchmarks/results/`: %s): one release after another on the same %s CPUs as "
+             "the client, each NetBox with %s gunicorn workers x %s threads." % (
+                 series[-1], ", ".join("`%s`" % name for name, _results in members), machine.get("cpus"),
+                 members[0][1].get("netbox", {}).get("gunicorn_workers"),
+                 members[0][1].get("netbox", {}).get("gunicorn_threads")), "",
+             "| NetBox | world first import | no-change re-run | raw bulk-POST ceiling (best of %s streams) "
+             "| first import / ceiling | load average (start, end) |" % "/".join(
+                 sorted({key.split()[0] for _n_, r in members
+                         for key in (r["stages"].get("ceiling") or {}).get("by_streams", {})}) or ["?"]),
+             "| --- | --- | --- | --- | --- | --- |"]
+    for _name, results in members:
+        world, ceiling = results["stages"].get("world"), results["stages"].get("ceiling")
+        lines.append("| %s | %s | %s | %s | %s | %s, %s |" % (
+            results["netbox"].get("version"),
+            "%s s, %s regions/s" % (_n(world["first_import_median"]), _n(world["first_import_regions_per_second"]))
+            if world else "not run",
+            "%s s" % _n(world["rerun_median"]) if world else "not run",
+            "%s regions/s" % _n(ceiling["best_regions_per_second"]) if ceiling else "not run",
+            _n(world["first_import_regions_per_second"] / ceiling["best_regions_per_second"], 2)
+            if world and ceiling else "-",
+            _n(results["load_average_start"][0], 2),
+            _n(results["load_average_end"][0], 2) if results.get("load_average_end") else "?"))
+    return "\n".join(lines)
+
+
 def block_payload(runs) -> str:
     name, results = _latest(runs, "payload")
     if not results:
@@ -460,8 +504,8 @@ def block_cities500(runs) -> str:
                       + _cities500_table(stage))
 
 
-BLOCKS = {"how-fast": block_how_fast, "latest-run": block_latest_run, "history": block_history,
-          "memory": block_memory, "sites": block_sites, "payload": block_payload,
+BLOCKS = {"releases": block_releases, "how-fast": block_how_fast, "latest-run": block_latest_run,
+          "history": block_history, "memory": block_memory, "sites": block_sites, "payload": block_payload,
           "cities500": block_cities500}
 
 

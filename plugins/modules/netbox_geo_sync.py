@@ -86,6 +86,9 @@ options:
   batch_size:
     description:
       - Objects per bulk request.
+      - On NetBox 4.4-4.6 (django-mptt) the most regions per create request; each request there is
+        sized by the seconds per region the previous one took, to stay within a quarter of O(timeout).
+        Renames and moves go one region per request there.
     type: int
     default: 200
   concurrency:
@@ -93,6 +96,9 @@ options:
       - Bulk requests in flight at once (per level of the tree). Two requests that write into the
         same region tree are never in flight together, because NetBox locks a tree for each insert, move
         or rename in it until the request commits; the other streams take other trees meanwhile.
+      - On NetBox 4.4-4.6 (django-mptt) NetBox runs every region create, and every single-region
+        update, under one lock for the whole instance - creates are sent one request at a time, and
+        this option speeds up reads, bulk updates of other fields and deletes only.
     type: int
     default: 2
   changelog_message:
@@ -136,7 +142,10 @@ options:
     type: bool
     default: false
 notes:
-  - Requires NetBox 4.x (tested with 4.7). The token needs view, add and change on C(dcim.region)
+  - Requires NetBox 4.x (tested with 4.4.10, 4.5.10, 4.6.8 and 4.7.3). On 4.4-4.6, whose region tree
+    django-mptt keeps, creates go in seed waves so siblings end in NetBox's name order, renames and
+    moves one region per request, and after deletes the result warns that NetBox left gaps in the
+    tree numbering and how to repair them. The token needs view, add and change on C(dcim.region)
     (delete when pruning); to create the custom fields and the tag, add on C(extras.customfield)
     and C(extras.tag), else an administrator creates them (the error message lists them).
   - Conflicts (a name or slug held by a region the module may not change) end the run before any write.

@@ -14,6 +14,7 @@ one line each here, and every request goes through one rate limiter and retry po
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,11 @@ _PROBE_METHOD = {"add": "POST", "change": "PATCH", "delete": "DELETE"}
 _OK = {"GET": (200,), "POST": (201,), "PATCH": (200,), "DELETE": (204,)}
 # NetBox's oldest supported major version
 MIN_MAJOR_VERSION = 4
+# the first release that keeps the region tree in a PostgreSQL ltree; the ones before keep it
+# with django-mptt, whose numbering some bulk writes corrupt (docs/netbox-versions.md)
+LTREE_SINCE = (4, 7)
+MPTT = "mptt"
+LTREE = "ltree"
 
 T = TypeVar("T")
 
@@ -58,6 +64,18 @@ def api_url(base_url: str, endpoint: str) -> str:
     return "%s/api/%s/" % (base, endpoint.strip("/"))
 
 
+def release_of(version: str) -> tuple[int, ...]:
+    """``"4.6.8"`` or ``"4.7.3-Docker-3.4"`` → (4, 6, 8), (4, 7, 3); () when it starts with no number."""
+    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", version or "")
+    return tuple(int(part) for part in match.group(1).split(".")) if match else ()
+
+
+def tree_kind(version: str) -> str:
+    """How a NetBox of this version keeps its region tree: MPTT (django-mptt, before 4.7)
+    or LTREE (4.7 and later)."""
+    return LTREE if release_of(version)[:2] >= LTREE_SINCE else MPTT
+
+
 def chunks(items: Iterable[T], size: int) -> list[list[T]]:
     every = list(items)
     size = max(1, int(size))
@@ -78,6 +96,7 @@ class NetBoxClient:
         self.batch_size = batch_size
         self.request_ids: list[str] = []
         self.cursor_pages: bool | None = None  # does this NetBox page by cursor (?start=)? None until a read tells
+        self.version = ""  # NetBox's version, once status() has read it
         self._ids_lock = threading.Lock()
         self._headers = {"Authorization": auth_header(token), "Accept": "application/json"}
         # A bulk write opens a fresh connection. gunicorn keeps a kept-alive connection in the
@@ -145,7 +164,14 @@ class NetBoxClient:
         if not major.isdigit() or int(major) < MIN_MAJOR_VERSION:
             raise NetBoxError("NetBox %s at %s: this collection needs NetBox %d.x or newer"
                               % (version, self.url, MIN_MAJOR_VERSION))
+        self.version = version
         return data
+
+    @property
+    def tree(self) -> str:
+        """MPTT or LTREE: how this NetBox keeps its region tree (read by status(); a client
+        that never asked is taken for the newest kind)."""
+        return tree_kind(self.version) if self.version else LTREE
 
     def iter_objects(self, endpoint: str, params: Mapping[str, Any] | None = None,
                      fields: Sequence[str] | None = None, page_size: int = 1000) -> Iterator[dict[str, Any]]:

@@ -152,6 +152,12 @@ class Update:
     changes: dict[str, Change]
     trees: list[str]
 
+    @property
+    def moves_in_tree(self) -> bool:
+        """True when it changes the name or the parent: django-mptt (NetBox 4.4-4.6) then
+        moves the node within its tree (siblings are kept in name order)."""
+        return "name" in self.changes or "parent" in self.changes
+
     def body(self, created_id: Callable[[str], int | None]) -> dict[str, Any]:
         """The PATCH body; a new parent created this run is looked up with `created_id`."""
         body: dict[str, Any] = {"id": self.id}

@@ -10,6 +10,11 @@ concurrent batches that touch the same tree run one after the other, the second 
 a gunicorn thread while it waits. Here each batch stays within as few trees as it can,
 the biggest trees first, and a batch starts only when no batch in flight holds one of
 its trees.
+
+NetBox 4.4-4.6 keep the tree with django-mptt instead, under one lock for every region
+create of the whole NetBox; there the sync sends creates one request at a time, sized by
+PacedBatches, in seed waves (seeds_first), and renames and moves one region per request
+(docs/netbox-versions.md).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 Batch = TypeVar("Batch")
+Key = TypeVar("Key", bound=Hashable)
 
 
 def batches_by_tree(items: Iterable[Item], size: int, tree_of: Callable[[Item], Hashable]) -> list[list[Item]]:
@@ -80,3 +86,66 @@ def run_disjoint(batches: Sequence[Batch], keys_of: Callable[[Batch], Iterable[H
     for thread in threads:
         thread.join()
     return outcomes
+
+
+# NetBox 4.4-4.6 (django-mptt) -------------------------------------------------------------
+# Region writes there run under one global lock and each insert renumbers its tree
+# (docs/netbox-versions.md); the sync then orders and sizes its requests as below.
+
+def seeds_first(items: Iterable[Item], parent_of: Callable[[Item], Key],
+                childless: Callable[[Key], bool]) -> tuple[list[Item], list[Item]]:
+    """(seeds, rest): the first item of every parent that `childless(parent)` says has no
+    children in NetBox yet, and the other items, both in the order given.
+
+    django-mptt places a new region among its siblings by name with a fresh query, except
+    when the parent had no descendants as the request loaded it: then every child of that
+    request goes last, in the order sent. Once a seed wave has landed, every parent has a
+    child, and the rest of a bulk POST finds its places in the database's own collation."""
+    seeds: list[Item] = []
+    rest: list[Item] = []
+    seeded: set[Key] = set()
+    for item in items:
+        parent = parent_of(item)
+        if parent not in seeded and childless(parent):
+            seeded.add(parent)
+            seeds.append(item)
+        else:
+            rest.append(item)
+    return seeds, rest
+
+
+class PacedBatches:
+    """Batch sizes for writes whose cost grows as NetBox works (an MPTT insert renumbers the
+    regions after it in its tree): each batch as many objects as the seconds per object of
+    the previous request allow within `budget` seconds, at most twice the size asked
+    before, between 1 and `limit`. The first batch, with nothing measured yet, is `first` objects."""
+
+    def __init__(self, limit: int, budget: float, first: int) -> None:
+        self.limit = max(1, int(limit))
+        self.budget = float(budget)
+        self.size = max(1, min(self.limit, int(first)))
+
+    def next_size(self) -> int:
+        return self.size
+
+    def record(self, objects: int, seconds: float) -> None:
+        """A request of `objects` objects took `seconds`."""
+        if objects <= 0:
+            return
+        per_object = max(float(seconds), 1e-6) / objects
+        fits = int(self.budget / per_object)
+        self.size = max(1, min(self.limit, 2 * max(objects, self.size), fits))
+
+    def cut(self, items: Sequence[Item], send: Callable[[list[Item]], Any],
+            clock: Callable[[], float]) -> list[Any]:
+        """Send `items` in batches one after another, each sized by the one before; returns
+        what `send` returned for each batch."""
+        answers = []
+        start = 0
+        while start < len(items):
+            batch = list(items[start:start + self.next_size()])
+            began = clock()
+            answers.append(send(batch))
+            self.record(len(batch), clock() - began)
+            start += len(batch)
+        return answers

@@ -12,6 +12,11 @@
    plan, phase by phase, in concurrent batches (``schedule.py``) through the one
    retry-and-recheck layer (``writer.py``), so nothing is duplicated.
 
+On NetBox 4.4-4.6 (django-mptt, ``client.MPTT``) the writes follow the tree's rules
+(docs/netbox-versions.md): creates one request at a time, sized by what the previous
+ones cost, a seed wave first for parents without children; renames and moves one region
+per request.
+
 A failure before step 5 has written nothing to NetBox.
 """
 
@@ -34,12 +39,16 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DE
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import links as _links
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, NetBoxError, chunks
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import (
+    MPTT, NetBoxClient, NetBoxError, chunks,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.diff import DifferenceTracker
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import (
-    Create, DatasetOrderError, Plan, PlanOptions, Update, plan as make_plan, source_id,
+    Create, DatasetOrderError, ParentRef, Plan, PlanOptions, Update, parent_id, plan as make_plan, source_id,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule import batches_by_tree, run_disjoint
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule import (
+    PacedBatches, batches_by_tree, run_disjoint, seeds_first,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import (
     REREAD_CHUNK, BatchWriter, Identity,
 )
@@ -58,6 +67,17 @@ REGION_IDENTITY = Identity("slug", "id,slug,parent,custom_fields", source_id, ma
 # what the planner reads of a node (attributes only with attribute_fields)
 PLANNED_KEYS = ("geo_source_id", "level", "name", "slug", "parent", "description")
 DEFAULT_DIFF_LIMIT = 50
+# NetBox 4.4-4.6: the first create request of a run (nothing measured yet), and the share of
+# the read timeout that a create request is sized to take (PacedBatches)
+FIRST_MPTT_BATCH = 50
+MPTT_REQUEST_SHARE = 0.25
+# NetBox 4.4-4.6 delete regions without closing the gap in the tree numbering
+# (docs/netbox-versions.md); no API call repairs it
+MPTT_DELETE_GAPS = (
+    "NetBox %s keeps the region tree with django-mptt and leaves gaps in its numbering (lft/rght) when regions "
+    "are deleted: nesting and order stay right, but NetBox's descendant counts and filters may include regions "
+    "that are gone. Repair it on the NetBox host: `manage.py nbshell`, then "
+    "`from dcim.models import Region; Region.objects.rebuild()` (docs/netbox-versions.md)")
 HEADER_LINES = 1  # the dataset's first line is its header: node n (0-based) is on line n + 2
 
 Item = TypeVar("Item")
@@ -102,6 +122,8 @@ class Sync:
         self.durations: dict[str, float] = {}
         self.warnings: list[str] = []
         self.concurrent_creates = 0  # regions of this run's plan that another writer created meanwhile
+        self.late_creates = 0  # regions that landed although their request timed out or lost its answer
+        self.parents_with_children: set[int | None] = set()  # as read, before any write
         self.token = params.get("netbox_token") or ""
         problems = option_problems(params)
         if problems:
@@ -125,6 +147,9 @@ class Sync:
         self.plan: Plan | None = None
         self.applied = {"vacate": 0, "create": 0, "update": 0, "delete": 0}
         self.source_ids: dict[str, int] = {}  # geo_source_id -> region id, grows as creates land
+        # create request sizes on MPTT releases, from the seconds per region of the ones before
+        self.create_pace = PacedBatches(self.nb.batch_size, self.http.read_timeout * MPTT_REQUEST_SHARE,
+                                        FIRST_MPTT_BATCH)
         self._lock = threading.Lock()
         self.progress = progress_to(params.get("progress_file"))
 
@@ -200,6 +225,7 @@ class Sync:
             managed = managed_ids.result()
         for region in regions:
             region["tags"] = [{"slug": self.tag}] if region["id"] in managed else []
+            self.parents_with_children.add(parent_id(region))
             sid = source_id(region)
             if sid:
                 self.source_ids.setdefault(sid, region["id"])
@@ -310,21 +336,31 @@ class Sync:
             self.fail("the NetBox token lacks: %s (an administrator must grant them, or the token has "
                       "write disabled); nothing was written" % ", ".join(missing))
 
+    @property
+    def mptt(self) -> bool:
+        """True on NetBox 4.4-4.6, whose region tree django-mptt keeps (known after preflight)."""
+        return self.nb.tree == MPTT
+
     def apply(self, plan: Plan) -> None:
         started = self.clock()
-        if plan.vacate:
+        mptt = self.mptt
+        if plan.vacate:  # renames: on MPTT one per request, as a bulk PATCH would corrupt the tree
             self.progress.phase("vacate", total=len(plan.vacate))
             self.run_tree_batches("vacate", plan.vacate, lambda v: [v.tree],
-                                  lambda batch: self.writer.update(REGIONS, [v.body() for v in batch]))
+                                  lambda batch: self.writer.update(REGIONS, [v.body() for v in batch]),
+                                  alone=lambda v: mptt)
         if plan.summary["create"]:
             self.progress.phase("create", total=plan.summary["create"])
         for level in plan.create:
-            self.run_tree_batches("create", level, lambda op: [op.tree], self.create_batch)
+            if mptt:
+                self.create_level_in_order(level)
+            else:
+                self.run_tree_batches("create", level, lambda op: [op.tree], self.create_batch)
         if plan.update:
             self.progress.phase("update", total=len(plan.update))
         for depth in sorted({u.depth for u in plan.update}):
             self.run_tree_batches("update", [u for u in plan.update if u.depth == depth], lambda u: u.trees,
-                                  self.update_batch)
+                                  self.update_batch, alone=lambda u: mptt and u.moves_in_tree)
         if plan.delete:
             self.progress.phase("delete", total=len(plan.delete))
         for depth in sorted({d.depth for d in plan.delete}, reverse=True):
@@ -334,11 +370,34 @@ class Sync:
         self.phase("apply", started)
 
     def run_tree_batches(self, phase: str, items: Sequence[Item], trees_of: Callable[[Item], Sequence[str | None]],
-                         worker: Callable[[list[Item]], int]) -> None:
+                         worker: Callable[[list[Item]], int], alone: Callable[[Item], bool] = lambda item: False,
+                         ) -> None:
         """One phase step whose writes lock region trees in NetBox: batches kept within few
-        trees, and never two batches of one tree at once (see schedule.py)."""
-        batches = batches_by_tree(items, self.nb.batch_size, lambda item: tuple(trees_of(item)))
+        trees, and never two batches of one tree at once (see schedule.py). The items that
+        `alone` picks go one per request, first, a tree's in the order given."""
+        batches = [[item] for item in items if alone(item)]
+        batches += batches_by_tree([item for item in items if not alone(item)], self.nb.batch_size,
+                                   lambda item: tuple(trees_of(item)))
         self.run_batches(phase, batches, lambda batch: {t for item in batch for t in trees_of(item) if t}, worker)
+
+    def create_level_in_order(self, level: list[Create]) -> None:
+        """One level of creates on an MPTT NetBox, so that siblings end in NetBox's name order:
+        first a seed wave (one child of each parent that has no children yet), then the rest,
+        each region then placed among its siblings by NetBox's own query (schedule.seeds_first).
+        NetBox runs region creates one at a time under its global lock: the requests go one
+        after another, each sized by what the ones before cost (schedule.PacedBatches)."""
+        for wave in seeds_first(level, lambda op: op.parent, self.childless):
+            ordered = [op for batch in batches_by_tree(wave, max(1, len(wave)), lambda op: op.tree) for op in batch]
+            self.create_pace.cut(ordered, lambda batch: self.run_batches("create", [batch], lambda b: set(),
+                                                                         self.create_batch), self.clock)
+
+    def childless(self, parent: ParentRef) -> bool:
+        """True when `parent` has no child region in NetBox before this level is created: one
+        created this run, or an existing region with none (a top-level region has no parent:
+        NetBox always places it by name)."""
+        if parent.created_this_run:
+            return True
+        return parent.region_id is not None and parent.region_id not in self.parents_with_children
 
     def run_batches(self, phase: str, batches: Sequence[list[Item]], keys_of: Callable[[list[Item]], set[str]],
                     worker: Callable[[list[Item]], int]) -> None:
@@ -377,6 +436,7 @@ class Sync:
         with self._lock:
             self.source_ids.update(outcome.ids)
             self.concurrent_creates += outcome.by_others
+            self.late_creates += outcome.landed_late
         return len(ops)
 
     def update_batch(self, updates: list[Update]) -> int:
@@ -426,10 +486,7 @@ class Sync:
             "http": {key: counters.get(key, 0) for key in ("requests", "retries", "throttled")},
             "duration": dict(self.durations),
             "plan_file": self.params.get("plan_file"),
-            "warnings": list(self.warnings) + ([
-                "%d regions of this run were created meanwhile by another writer (a concurrent sync of the same "
-                "tree?): kept, not duplicated; a re-run verifies the tree" % self.concurrent_creates]
-                if self.concurrent_creates else []),
+            "warnings": list(self.warnings) + self.write_warnings(),
         }
         if self.links is not None:
             result["links"] = self.links.result()
@@ -442,6 +499,22 @@ class Sync:
             if self.want_diff:
                 result["diff"] = self.diff(plan)
         return result
+
+    def write_warnings(self) -> list[str]:
+        """What the writes met that the user should know."""
+        warnings = []
+        if self.late_creates:
+            warnings.append(
+                "%d regions landed after the request that sent them timed out or lost its answer (NetBox finished "
+                "it after the client gave up): found by reading back, not sent again; a larger timeout avoids the "
+                "wait" % self.late_creates)
+        if self.concurrent_creates:
+            warnings.append(
+                "%d regions of this run were created meanwhile by another writer (a concurrent sync of the same "
+                "tree?): kept, not duplicated; a re-run verifies the tree" % self.concurrent_creates)
+        if self.applied["delete"] and self.mptt:
+            warnings.append(MPTT_DELETE_GAPS % self.nb.version)
+        return warnings
 
     def run(self) -> dict[str, Any]:
         try:

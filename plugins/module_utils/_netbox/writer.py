@@ -127,10 +127,14 @@ class Identity:
 @dataclass
 class Created:
     """The outcome of creates: every body's identity value -> object id (created now, or
-    found by the read-back), and how many of them another writer had created meanwhile."""
+    found by the read-back); how many of them another writer had created meanwhile
+    (found after NetBox refused a batch that nothing of ours can have written); and how
+    many landed although the request that sent them timed out or lost its answer (NetBox
+    finished it after the client gave up)."""
 
     ids: dict[Any, int] = field(default_factory=dict)
     by_others: int = 0
+    landed_late: int = 0
 
 
 def same_value(current: Any, wanted: Any) -> bool:
@@ -182,6 +186,8 @@ class BatchWriter:
                 outcome.ids.update(found)
                 if refused:  # NetBox refused our batch as a whole: what exists now, another writer made
                     outcome.by_others += len(found)
+                else:  # an earlier send of ours whose answer was lost
+                    outcome.landed_late += len(found)
                 return [body for body in pending if identity.value_of(body) not in found]
 
             answer = self._send("POST", endpoint, batch, recheck)
@@ -215,10 +221,13 @@ class BatchWriter:
         """NetBox's answer to the last send, once `batch` has landed.
 
         `recheck(pending, refused)` reads NetBox back and returns what has not landed;
-        `refused` is True after a 400 (NetBox did nothing; what exists is someone else's)."""
+        `refused` is True after a 400 when no earlier send of this batch lost its answer
+        (NetBox did nothing; what exists is someone else's). After a lost answer, what a
+        refusal finds is most likely that send's, finished by NetBox after the client gave
+        up (a read timeout while NetBox waited on its region lock)."""
         pending = list(batch)
         sends = 0
-        resent_after_500 = rechecked_refusal = False
+        resent_after_500 = rechecked_refusal = answer_lost = False
         while True:
             sends += 1
             try:
@@ -229,7 +238,8 @@ class BatchWriter:
                     raise
                 if rule is not Rule.RESEND:
                     before = len(pending)
-                    pending = recheck(pending, rule is Rule.REFUSED)
+                    pending = recheck(pending, rule is Rule.REFUSED and not answer_lost)
+                    answer_lost = answer_lost or rule is not Rule.REFUSED
                     if not pending:
                         return []
                     if rule is Rule.REFUSED:

@@ -24,6 +24,8 @@ import uuid
 import pytest
 import requests
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import MPTT, tree_kind
+
 NETBOX_URL = os.environ.get("NETBOX_URL")
 NETBOX_TOKEN = os.environ.get("NETBOX_TOKEN")
 LOCAL_NETBOX = os.environ.get("GEOFOSS_LOCAL_NETBOX")
@@ -93,6 +95,11 @@ class Admin:
         response = self.session.get("%s/api/%s/" % (self.url, endpoint), params=params, timeout=60)
         response.raise_for_status()
         return response.json()
+
+    def mptt(self) -> bool:
+        """True on NetBox 4.4-4.6, where the sync sends creates in seed waves, one request at a
+        time (docs/netbox-versions.md): the number of requests a run takes differs there."""
+        return tree_kind(self.get("status")["netbox-version"]) == MPTT
 
     def all(self, endpoint, **params):
         params.setdefault("limit", 1000)

@@ -77,6 +77,27 @@ def test_a_sites_results_file_renders(tmp_path):
     assert re.search(r"load average 1\.00 at the start, 1\.50 at the end", text)
 
 
+def test_a_per_release_series_renders_one_row_per_release_and_stays_out_of_the_single_run_blocks(tmp_path):
+    def run(version, started, seconds):
+        return {"started": started, "series": "20260101T000000Z", "machine": {"cpus": 2},
+                "load_average_start": [1.0], "load_average_end": [2.0],
+                "netbox": {"version": version, "gunicorn_workers": 2, "gunicorn_threads": 3},
+                "stages": {"world": {"regions": 4137, "first_import_median": seconds, "rerun_median": 3.0,
+                                     "first_import_regions_per_second": round(4137 / seconds, 1)},
+                           "ceiling": {"best_regions_per_second": 50.0, "by_streams": {"1": {}, "2 fresh": {}}}}}
+    for version, started, seconds in (("4.7.3", "20260101T000000Z", 90.0), ("4.4.10", "20260101T003000Z", 400.0)):
+        (tmp_path / ("%s.json" % started)).write_text(json.dumps(run(version, started, seconds)))
+    runs = report.load_runs(str(tmp_path))
+    text = report.block_releases(runs)
+    rows = [line for line in text.splitlines() if line.startswith("| 4.")]
+    assert [row.split(" | ")[0] for row in rows] == ["| 4.4.10", "| 4.7.3"]  # by release, not by time
+    assert "400.0 s, 10.3 regions/s" in rows[0] and "| 0.21 |" in rows[0]
+    assert "best of 1/2 streams" in text
+    assert report._latest(runs, "world")[1]["netbox"]["version"] == "4.7.3"  # pylint: disable=protected-access
+    assert "(NetBox 4.4.10)" in report.block_history(runs)
+    assert report.block_releases([]).startswith("*To be measured:* `bash benchmarks/run --netbox-versions")
+
+
 def _bench_run(stages):
     return {"started": "2026-01-01T00:00:00Z", "machine": {"cpus": 2}, "load_average_start": [1.0],
             "load_average_end": [1.5], "netbox": {"version": "4.7.3"}, "stages": stages}

@@ -9,7 +9,9 @@ import threading
 
 import pytest
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule import batches_by_tree, run_disjoint
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule import (
+    PacedBatches, batches_by_tree, run_disjoint, seeds_first,
+)
 
 
 def test_batches_keep_trees_together_biggest_first():
@@ -106,3 +108,45 @@ def test_many_batches_many_workers_no_overlap(workers):
     outcomes = run_disjoint(batches, lambda batch: batch[1], recorder, workers)
     assert outcomes == ["B%d" % n for n in range(12)]
     assert recorder.overlaps == []
+
+
+# --- NetBox 4.4-4.6 (django-mptt) ---------------------------------------------------------------
+def test_a_seed_wave_holds_one_child_of_each_childless_parent():
+    items = [("new-be", "b2"), ("new-be", "b1"), ("old-full", "x"), ("old-empty", "e1"), (None, "root"),
+             ("new-be", "b3"), ("old-empty", "e2"), ("new-lu", "l1")]
+    childless = {"new-be", "new-lu", "old-empty"}
+    seeds, rest = seeds_first(items, lambda item: item[0], childless.__contains__)
+    assert seeds == [("new-be", "b2"), ("old-empty", "e1"), ("new-lu", "l1")]
+    assert rest == [("new-be", "b1"), ("old-full", "x"), (None, "root"), ("new-be", "b3"), ("old-empty", "e2")]
+    assert seeds_first([], lambda item: item, bool) == ([], [])
+
+
+def test_paced_batches_start_small_and_stay_within_the_budget():
+    pace = PacedBatches(limit=200, budget=15.0, first=50)
+    assert pace.next_size() == 50
+    pace.record(50, 5.0)  # 0.1 s per object: 150 would fit, growth is at most double
+    assert pace.next_size() == 100
+    pace.record(100, 5.0)  # 0.05 s: 300 fit, the limit is 200
+    assert pace.next_size() == 200
+    pace.record(3, 0.15)  # a remnant batch measures the rate, it sets no ceiling of twice 3
+    assert pace.next_size() == 200
+    pace.record(200, 60.0)  # 0.3 s per object (a tree that grew): 50 fit
+    assert pace.next_size() == 50
+    pace.record(50, 1000.0)  # never below one
+    assert pace.next_size() == 1
+    assert PacedBatches(limit=20, budget=15.0, first=50).next_size() == 20
+
+
+def test_paced_batches_send_everything_in_order_sized_by_the_clock():
+    now = [0.0]
+    sizes = []
+
+    def send(batch):
+        sizes.append(len(batch))
+        now[0] += 0.5 * len(batch)  # 0.5 s per object
+        return batch
+
+    pace = PacedBatches(limit=200, budget=10.0, first=4)
+    answers = pace.cut(list(range(50)), send, lambda: now[0])
+    assert [item for batch in answers for item in batch] == list(range(50))
+    assert sizes == [4, 8, 16, 20, 2]  # doubling until 10 s / 0.5 s = 20 per request

@@ -118,6 +118,7 @@ def test_a_create_whose_answer_was_lost_is_found_and_not_sent_again(server, wait
                              region(13, "geonames:10")), method="GET")  # not asked for: ignored
     created = writer(server, waits).create("dcim/regions", bodies(), BY_SOURCE)
     assert created.ids == {"geonames:0": 11, "geonames:1": 12} and created.by_others == 0
+    assert created.landed_late == 2  # ours, although the answer never came
     assert len(sent(server, "POST")) == 1 and waits == []
     # by slug, an indexed column: a filter on the custom field would make NetBox scan the table
     assert "?slug=r0&slug=r1&fields=id%2Cslug%2Ccustom_fields" in sent(server, "GET")[0].path
@@ -177,6 +178,17 @@ def test_a_400_on_a_create_skips_what_another_writer_created_then_sends_the_rest
     server.add(REGIONS, page(region(31, "geonames:0")), method="GET")
     created = writer(server, waits).create("dcim/regions", bodies(), BY_SOURCE)
     assert created.ids == {"geonames:0": 31, "geonames:1": 32} and created.by_others == 1
+
+
+def test_a_timed_out_create_that_lands_after_the_read_back_is_ours_not_another_writers(server, waits):
+    """NetBox 4.4-4.6 run region creates under one lock: a request that timed out may still
+    be running when it is read back, then land before the resend, which NetBox refuses."""
+    server.add(REGIONS, Step(drop=True), Step(status=400, body=b'{"slug": ["must be unique"]}'), method="POST")
+    server.add(REGIONS, page(), page(region(11, "geonames:0"), region(12, "geonames:1")), method="GET")
+    created = writer(server, waits).create("dcim/regions", bodies(), BY_SOURCE)
+    assert created.ids == {"geonames:0": 11, "geonames:1": 12}
+    assert created.landed_late == 2 and created.by_others == 0
+    assert len(sent(server, "POST")) == 2
 
 
 def test_a_400_that_nobody_else_caused_is_the_datas_fault(server, waits):
