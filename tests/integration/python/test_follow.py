@@ -139,7 +139,8 @@ def site(work, imported, root):
 def user():
     """A user of this test who may view regions, sites and the export templates, to log in with."""
     session = api()
-    username, password = "follow-%s" % uuid.uuid4().hex[:8], secrets.token_urlsafe(16)
+    # NetBox's validator wants a numeral, an upper- and a lower-case letter: a random token may lack one
+    username, password = "follow-%s" % uuid.uuid4().hex[:8], "Aa1-" + secrets.token_urlsafe(16)
     response = session.post("%s/api/users/users/" % NETBOX_URL, timeout=60,
                             json={"username": username, "password": password})
     assert response.status_code == 201, response.text
