@@ -7,9 +7,10 @@ demo:
 test:
 	bash scripts/test
 
-# the integration stage on every NetBox release the collection supports, one after another
+# the integration stage on every NetBox release the collection supports, one after another, and
+# the upgrade of a synced tree from the last django-mptt release to the newest
 test-matrix:
-	GEOFOSS_TEST_VERSIONS="$$(bash scripts/local-netbox releases)" bash scripts/test integration
+	GEOFOSS_TEST_VERSIONS="$$(bash scripts/local-netbox releases)" bash scripts/test integration upgrade
 
 sanity types units integration lint:
 	bash scripts/test $@
