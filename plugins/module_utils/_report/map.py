@@ -364,7 +364,7 @@ def draw_map(dest: str, title: str, outlines: Sequence[Outline] = (), outcomes: 
         if placed_count:
             colour, marker, label = PLACEMENT_STYLES[method]
             handles.append(Line2D([], [], linestyle="", marker=marker, color=colour, markersize=7,
-                                  label="site: %s (%d)" % (label, placed_count)))
+                                  label="site: %s (%d)" % (label, int(placed_count))))
     if handles:
         axes.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.9)
     figure.suptitle(title, fontsize=14, y=0.97)
