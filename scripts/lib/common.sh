@@ -107,6 +107,6 @@ build_collection_tree() {
   mkdir -p "$dest"
   (cd "$REPO" && git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$dest" -xf -
   # ansible-test lists a collection's files with git when it is a repository
-  (cd "$dest" && git init -q) || true
+  (cd "$dest" && git init -q) || die "git init in the collection tree $dest failed"
   echo "$dest"
 }

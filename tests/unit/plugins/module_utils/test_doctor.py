@@ -23,8 +23,9 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.links impor
     CUSTOM_LINKS, EXPORT_TEMPLATES, WANTED_LINKS, WANTED_TEMPLATES,
 )
 
-V1 = "0123456789abcdef0123456789abcdef01234567"
-V2 = "nbt_abcdef123456.0123456789abcdef0123456789abcdef01234567"
+# made-up tokens of the right shapes: 40 hex characters (v1), nbt_<key>.<secret> (v2)
+V1 = "f" * 40
+V2 = "nbt_" + "fakekey" + "." + "not-a-secret"
 
 
 def test_versions_are_read_as_release_numbers():

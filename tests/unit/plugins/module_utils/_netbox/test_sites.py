@@ -460,7 +460,7 @@ def test_world_nodes_fixture_is_consistent():
     assert all(n["parent"] in ids for n in world_nodes() if n["parent"])
 
 
-TOKEN = "nbt_abcdefgh.0123456789abcdef0123456789abcdef"
+TOKEN = "nbt_" + "fakekey" + "." + "not-a-secret-of-the-sites-test"  # a made-up v2 token
 
 
 def module_params(dataset, url, **extra):
