@@ -211,14 +211,26 @@ class HttpClient:
         self.limiter = TokenBucket(rate, burst, clock=clock, sleep=sleep)
         self._lock = threading.Lock()
         self._counters = {"requests": 0, "retries": 0, "throttled": 0, "bytes": 0}
-        self.session = requests.Session()
+        verify = ca_path if ca_path else bool(validate_certs)
+        self.session = self._new_session(pool_size, headers, verify)
+        # Requests sent with fresh_connection=True go through a pool of their own, each with
+        # "Connection: close": the server closes it after the answer, so that pool never
+        # holds a connection to reuse. A request from the shared pool may go out on a
+        # kept-alive connection the server is closing at that moment (its idle timeout,
+        # gunicorn's 2 s): harmless for a read, which is resent, but for a write it is an
+        # answer lost after sending, which costs a read-back and one of the retries.
+        self.fresh_session = self._new_session(pool_size, dict(headers or {}, Connection="close"), verify)
+
+    def _new_session(self, pool_size: int, headers: Mapping[str, str] | None, verify: Any) -> Any:
+        session = requests.Session()
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = self.user_agent
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = self.user_agent
         if headers:
-            self.session.headers.update(headers)
-        self.session.verify = ca_path if ca_path else bool(validate_certs)
+            session.headers.update(headers)
+        session.verify = verify
+        return session
 
     # counters ------------------------------------------------------------------
     @property
@@ -269,23 +281,26 @@ class HttpClient:
     # requests ------------------------------------------------------------------
     def request(self, method: str, url: str, params: Any = None, json: Any = None, data: Any = None,
                 headers: Mapping[str, str] | None = None, stream: bool = False, retry_safe: bool | None = None,
-                expected: tuple[int, ...] | None = (200,), timeout: Any = None) -> Any:
+                expected: tuple[int, ...] | None = (200,), timeout: Any = None,
+                fresh_connection: bool = False) -> Any:
         """Send one request, retrying what may be retried; returns the requests.Response.
 
         retry_safe None retries GET/HEAD/OPTIONS only; a write is retried only with
         retry_safe=True. `expected` lists the accepted statuses (None accepts any);
         others raise HttpError. A write that was sent and then lost raises
-        AmbiguousWriteError.
+        AmbiguousWriteError. fresh_connection sends it on a new connection, closed after
+        the answer (never one that sat idle in the pool).
         """
         return self._request(method, url, _Attempts(self.retries), params=params, json=json, data=data,
                              headers=headers, stream=stream, retry_safe=retry_safe, expected=expected,
-                             timeout=timeout)
+                             timeout=timeout, fresh_connection=fresh_connection)
 
     def _request(self, method: str, url: str, attempts: _Attempts, params: Any = None, json: Any = None,
                  data: Any = None, headers: Mapping[str, str] | None = None, stream: bool = False,
                  retry_safe: bool | None = None, expected: tuple[int, ...] | None = (200,),
-                 timeout: Any = None) -> Any:
+                 timeout: Any = None, fresh_connection: bool = False) -> Any:
         method = method.upper()
+        session = self.fresh_session if fresh_connection else self.session
         if retry_safe is None:
             retry_safe = method in SAFE_METHODS
         shown = strip_url_credentials(url)
@@ -296,8 +311,8 @@ class HttpClient:
             try:
                 # verify given per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override
                 # the session's own setting (validate_certs=false, ca_path) otherwise
-                response = self.session.request(method, url, params=params, json=json, data=data, headers=headers,
-                                                stream=stream, timeout=timeouts, verify=self.session.verify)
+                response = session.request(method, url, params=params, json=json, data=data, headers=headers,
+                                           stream=stream, timeout=timeouts, verify=session.verify)
             except requests.exceptions.RequestException as exc:
                 if retry_safe and attempts.left and _retryable_exception(exc):
                     self._wait_before_retry(attempts)
@@ -390,6 +405,7 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+        self.fresh_session.close()
 
     def __enter__(self) -> HttpClient:
         return self

@@ -99,11 +99,6 @@ class NetBoxClient:
         self.version = ""  # NetBox's version, once status() has read it
         self._ids_lock = threading.Lock()
         self._headers = {"Authorization": auth_header(token), "Accept": "application/json"}
-        # A bulk write opens a fresh connection. gunicorn keeps a kept-alive connection in the
-        # worker process that accepted it, so two streams can end up sharing one process (and
-        # its GIL) for a whole run; a new connection goes to whichever worker is free. The
-        # handshake is nothing next to a write of 200 objects (seconds). docs/benchmarks.md
-        self._write_headers = dict(self._headers, Connection="close")
 
     # plumbing ------------------------------------------------------------------
     def _clean(self, text: object) -> str:
@@ -116,9 +111,14 @@ class NetBoxClient:
         method = method.upper()
         url = api_url(self.url, endpoint)
         try:
-            headers = self._write_headers if method != "GET" and json else self._headers
-            response = self.http.request(method, url, params=params, json=json, headers=headers,
-                                         expected=expected or _OK[method], retry_safe=retry_safe)
+            # A bulk write goes on a fresh connection. gunicorn keeps a kept-alive connection in
+            # the worker process that accepted it, so two streams can end up sharing one process
+            # (and its GIL) for a whole run; a new connection goes to whichever worker is free,
+            # and is never one the server is closing for idleness. The handshake is nothing next
+            # to a write of 200 objects (seconds). docs/benchmarks.md
+            response = self.http.request(method, url, params=params, json=json, headers=self._headers,
+                                         expected=expected or _OK[method], retry_safe=retry_safe,
+                                         fresh_connection=method != "GET" and bool(json))
         except AmbiguousWriteError:
             raise
         except HttpError as exc:

@@ -37,6 +37,7 @@ class Seen:
     path: str
     headers: dict
     body: bytes
+    connection: tuple = ()  # the client's (address, port): one per TCP connection
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -63,7 +64,7 @@ class ScriptedServer:
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                step = owner._next(Seen(self.command, self.path, dict(self.headers), body))
+                step = owner._next(Seen(self.command, self.path, dict(self.headers), body, self.client_address))
                 if step.hold is not None:
                     step.hold.wait(10)
                 if step.drop:

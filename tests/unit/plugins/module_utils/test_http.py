@@ -379,6 +379,8 @@ def test_connect_and_read_timeouts_are_separate(monkeypatch):
 
 
 def test_validate_certs_and_ca_path_set_verify():
+    for client in (make_client(validate_certs=False), make_client(ca_path="/etc/ssl/ca.pem"), make_client()):
+        assert client.fresh_session.verify == client.session.verify  # writes are verified as reads are
     assert make_client(validate_certs=False).session.verify is False
     assert make_client(ca_path="/etc/ssl/ca.pem").session.verify == "/etc/ssl/ca.pem"
     assert make_client().session.verify is True
@@ -469,3 +471,23 @@ def test_download_does_not_hide_a_local_write_error(server):
         client.download(server.url("/big"), FullDisk())
     assert info.value.errno == 28
     assert client.counters["retries"] == 0
+
+
+def test_a_fresh_connection_request_never_goes_out_on_a_pooled_connection(server):
+    """Reads keep their connection alive; a request with fresh_connection opens a new one,
+    asks the server to close it, and never takes the one the reads left in the pool."""
+    server.add("/r", Step(body=b"{}"))
+    server.add("/w", Step(status=201, body=b"[]"), method="POST")
+    client = make_client()
+    for fresh in (False, False, True, False, True):
+        if fresh:
+            client.request("POST", server.url("/w"), json=[], expected=(201,), fresh_connection=True)
+        else:
+            client.request("GET", server.url("/r"))
+    reads = [seen for seen in server.requests if seen.method == "GET"]
+    writes = [seen for seen in server.requests if seen.method == "POST"]
+    assert len({seen.connection for seen in reads}) == 1
+    assert len({seen.connection for seen in writes}) == 2
+    assert not {seen.connection for seen in writes} & {seen.connection for seen in reads}
+    assert [seen.headers.get("Connection") for seen in writes] == ["close", "close"]
+    assert all(seen.headers.get("Connection") != "close" for seen in reads)

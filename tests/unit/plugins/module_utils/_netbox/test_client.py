@@ -166,3 +166,20 @@ def test_not_a_netbox():
     with FakeNetBox() as server:
         with pytest.raises(NetBoxError, match="HTTP 404"):
             client(server).request("GET", "nothing/here")
+
+
+def test_writes_go_on_fresh_connections_and_reads_on_kept_alive_ones():
+    sent = []
+
+    class Recording(HttpClient):
+        def request(self, method, url, **kwargs):
+            sent.append((method, bool(kwargs.get("fresh_connection"))))
+            return super().request(method, url, **kwargs)
+
+    with FakeNetBox() as server:
+        nb = NetBoxClient(server.url, TOKEN, Recording(retries=0, sleep=lambda s: None))
+        created = nb.write("POST", "dcim/regions", [{"name": "A", "slug": "a"}])
+        nb.write("PATCH", "dcim/regions", [{"id": created[0]["id"], "description": "x"}])
+        list(nb.iter_objects("dcim/regions"))
+        nb.write("DELETE", "dcim/regions", [{"id": created[0]["id"]}])
+    assert sent == [("POST", True), ("PATCH", True), ("GET", False), ("DELETE", True)]
