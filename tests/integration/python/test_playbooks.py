@@ -149,6 +149,24 @@ def test_import_repairs_the_drift(work):
     assert result.returncode == 0 and report["drift"] == 0, output(result)[-4000:]
 
 
+def test_the_role_keeps_the_attribute_fields_when_asked(work):
+    """geo_attribute_fields: true passes attribute_fields to the sync: the regions get the
+    attribute custom fields' values (an update of every region that has any), a re-run
+    changes nothing."""
+    nodes = read_dataset(work["folder"] / "dataset.jsonl")[1]
+    result, report = run(work, IMPORT, geo_attribute_fields=True)
+    assert result.returncode == 0, output(result)[-4000:]
+    assert report["summary"]["create"] == 0 and report["summary"]["update"] > 0
+    for country in COUNTRIES:
+        node = next(n for n in nodes if n["level"] == "country" and n["attributes"]["country_code"] == country)
+        fields = netbox().dcim.regions.get(cf_geo_source_id=node["geo_source_id"]).custom_fields
+        assert fields["geo_iso_code"] == country
+        assert fields["geo_population"] == node["attributes"]["population"]
+    result, report = run(work, IMPORT, geo_attribute_fields=True)
+    assert result.returncode == 0, output(result)[-4000:]
+    assert (report["summary"]["create"], report["summary"]["update"]) == (0, 0)
+
+
 def test_sites_are_placed_in_the_city_region(work):
     """sites.yml after an import of LU with its cities: a site in Luxembourg City lands in a
     managed region of Luxembourg and gets its time zone; a re-run changes nothing."""
