@@ -19,6 +19,7 @@ import glob
 import json
 import os
 import re
+import statistics
 import sys
 
 # issue 8's targets
@@ -155,15 +156,8 @@ def markdown_report(results: dict) -> str:
                   _row("check-mode sync plan (%d regions in NetBox)" % memory["regions_in_netbox_during_plan"],
                        "%s (CPU %s)" % (_s(memory["plan_seconds"]), _s(memory.get("plan_cpu_seconds"))),
                        _s(memory["plan_peak_rss_mib"], " MiB")), ""]
-    follow = stages.get("follow")
-    if follow:
-        lines += ["## Following a run: progress and the map, world first import (%d regions), %d pair(s)"
-                  % (follow["regions"], follow["pairs"]), "",
-                  _row("run", "sync task seconds (median)", "map seconds (median)"), _row("---", "---", "---"),
-                  _row("without progress and map", _s(follow["plain_median"]), "-"),
-                  _row("with progress (a line every 15 s) and the map", _s(follow["followed_sync_median"]),
-                       _s(follow["map_median"])),
-                  "", "Overhead: %.2f %%." % follow["overhead_percent"], ""]
+    if stages.get("follow"):
+        lines += ["## Following a run", ""] + follow_lines(stages["follow"]) + [""]
     verdicts = results.get("targets") or []
     if verdicts:
         lines += ["## Targets", "", _row("target", "measured", "limit", "verdict"), _row("---", "---", "---", "---")]
@@ -494,6 +488,40 @@ def block_payload(runs) -> str:
     return "\n".join(lines)
 
 
+def follow_lines(follow) -> list:
+    """The follow stage (issue 17): the world's first import without and with progress and the map."""
+    lines = ["World first import (%d regions), %d pair(s), outlines `%s`:" % (
+                 follow["regions"], follow["pairs"], follow.get("polygons", "ne_50m_admin_0_countries.zip")), "",
+             _row("run", "sync task seconds", "median", "map seconds", "client CPU seconds (median)"),
+             _row("---", "---", "---", "---", "---"),
+             _row("without progress and map", ", ".join(_n(v) for v in follow["plain_sync_seconds"]),
+                  _n(follow["plain_median"]), "-", _n(statistics.median(follow["plain_cpu_seconds"]))
+                  if follow.get("plain_cpu_seconds") else "n/a"),
+             _row("with progress (a line every 15 s) and the map",
+                  ", ".join(_n(v) for v in follow["followed_sync_seconds"]), _n(follow["followed_sync_median"]),
+                  ", ".join(_n(v, 2) for v in follow["map_seconds"]),
+                  _n(statistics.median(follow["followed_cpu_seconds"])) if follow.get("followed_cpu_seconds") else "n/a"),
+             ""]
+    if follow.get("pair_overhead_percent"):
+        lines.append("Overhead of each pair, (sync + map with) / (sync without) - 1: %s; **median %s %%** "
+                     "against the target of %s %% (of the medians above: %s %%)." % (
+                         ", ".join("%s %%" % _n(v, 2) for v in follow["pair_overhead_percent"]),
+                         _n(follow["overhead_percent"], 2), _n(FOLLOW_OVERHEAD_PERCENT, 0),
+                         _n(follow["overhead_of_medians_percent"], 2)))
+    else:
+        lines.append("Overhead, of the medians: **%s %%** against the target of %s %%." % (
+            _n(follow["overhead_percent"], 2), _n(FOLLOW_OVERHEAD_PERCENT, 0)))
+    return lines
+
+
+def block_follow(runs) -> str:
+    name, results = _latest(runs, "follow")
+    if not results:
+        return TO_BE_MEASURED % "`bash benchmarks/run --only follow --first-runs 6`"
+    during = " %s during this stage." % _load(results, "follow").capitalize() if len(results["stages"]) > 1 else ""
+    return "\n".join([_run_line(name, results) + during, ""] + follow_lines(results["stages"]["follow"]))
+
+
 def block_cities500(runs) -> str:
     name, results = _latest(runs, "cities500")
     if not results or results["stages"]["cities500"].get("countries"):
@@ -506,7 +534,7 @@ def block_cities500(runs) -> str:
 
 BLOCKS = {"releases": block_releases, "how-fast": block_how_fast, "latest-run": block_latest_run,
           "history": block_history, "memory": block_memory, "sites": block_sites, "payload": block_payload,
-          "cities500": block_cities500}
+          "cities500": block_cities500, "follow": block_follow}
 
 
 def render_text(text, runs) -> str:

@@ -129,3 +129,18 @@ def test_a_cities500_stage_cut_to_some_countries_is_never_quoted(tmp_path):
     assert "| no-change re-run | 80.0 | peak RSS 350 MiB" in text
     (tmp_path / "20260101T000000Z.json").write_text(json.dumps(_bench_run({"cities500": dict(stage, countries=["MT"])})))
     assert "To be measured" in report.block_cities500(report.load_runs(str(tmp_path)))
+
+
+def test_a_follow_stage_renders_each_pair_and_its_median_against_the_target(tmp_path):
+    follow = {"regions": 4135, "pairs": 2, "polygons": "ne_110m_admin_0_countries.zip",
+              "plain_sync_seconds": [40.0, 38.0], "followed_sync_seconds": [40.2, 38.1], "map_seconds": [0.6, 0.62],
+              "plain_cpu_seconds": [9.0, 9.2], "followed_cpu_seconds": [10.0, 10.4],
+              "plain_median": 39.0, "followed_sync_median": 39.15, "map_median": 0.61,
+              "pair_overhead_percent": [2.0, 1.89], "overhead_of_medians_percent": 1.95, "overhead_percent": 1.95}
+    (tmp_path / "20260101T000000Z.json").write_text(json.dumps(_bench_run({"follow": follow})))
+    text = report.block_follow(report.load_runs(str(tmp_path)))
+    assert "2 pair(s), outlines `ne_110m_admin_0_countries.zip`" in text
+    assert "| without progress and map | 40.0, 38.0 | 39.0 | - | 9.1 |" in text
+    assert "2.00 %, 1.89 %; **median 1.95 %** against the target of 2 %" in text
+    assert "during this stage" not in text  # a run of this stage alone: its load is the run's
+    assert report.block_follow([]).startswith("*To be measured:* `bash benchmarks/run --only follow")
