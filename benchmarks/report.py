@@ -444,6 +444,17 @@ def _release(results) -> tuple:
     return tuple(int(part) if part.isdigit() else 0 for part in version.split("-")[0].split("."))
 
 
+def _summary_counts(members, key) -> str:
+    """'32 created, 11 updated, 53 deleted' of a world step, when every release did the same."""
+    summaries = {json.dumps((r["stages"].get("world") or {}).get(key), sort_keys=True) for _name, r in members}
+    if len(summaries) != 1:
+        return "see each results file"
+    summary = json.loads(summaries.pop()) or {}
+    done = [("%s %s" % (_n(summary[k], 0), verb)) for k, verb in (("create", "created"), ("update", "updated"),
+                                                                  ("delete", "deleted")) if summary.get(k)]
+    return ", ".join(done) or "nothing to do"
+
+
 def block_releases(runs) -> str:
     """The newest series of `benchmarks/run --netbox-versions`: each release's world first
     import, no-change re-run and raw bulk-POST ceiling, measured one after another."""
@@ -458,18 +469,21 @@ def block_releases(runs) -> str:
                  series[-1], ", ".join("`%s`" % name for name, _results in members), machine.get("cpus"),
                  members[0][1].get("netbox", {}).get("gunicorn_workers"),
                  members[0][1].get("netbox", {}).get("gunicorn_threads")), "",
-             "| NetBox | world first import | no-change re-run | raw bulk-POST ceiling (best of %s streams) "
-             "| first import / ceiling | load average (start, end) |" % "/".join(
-                 sorted({key.split()[0] for _n_, r in members
-                         for key in (r["stages"].get("ceiling") or {}).get("by_streams", {})}) or ["?"]),
-             "| --- | --- | --- | --- | --- | --- |"]
+             "| NetBox | world first import | no-change re-run | release change (%s) | prune (%s) "
+             "| raw bulk-POST ceiling (best of %s streams) | first import / ceiling | load average (start, end) |" % (
+                 _summary_counts(members, "update_summary"), _summary_counts(members, "prune_summary"),
+                 "/".join(sorted({key.split()[0] for _n_, r in members
+                                  for key in (r["stages"].get("ceiling") or {}).get("by_streams", {})}) or ["?"])),
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for _name, results in members:
         world, ceiling = results["stages"].get("world"), results["stages"].get("ceiling")
-        lines.append("| %s | %s | %s | %s | %s | %s, %s |" % (
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s, %s |" % (
             results["netbox"].get("version"),
             "%s s, %s regions/s" % (_n(world["first_import_median"]), _n(world["first_import_regions_per_second"]))
             if world else "not run",
             "%s s" % _n(world["rerun_median"]) if world else "not run",
+            "%s s" % _n(world["update_seconds"]) if world else "not run",
+            "%s s" % _n(world["prune_seconds"]) if world else "not run",
             "%s regions/s" % _n(ceiling["best_regions_per_second"]) if ceiling else "not run",
             _n(world["first_import_regions_per_second"] / ceiling["best_regions_per_second"], 2)
             if world and ceiling else "-",

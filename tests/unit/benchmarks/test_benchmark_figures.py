@@ -83,7 +83,10 @@ def test_a_per_release_series_renders_one_row_per_release_and_stays_out_of_the_s
                 "load_average_start": [1.0], "load_average_end": [2.0],
                 "netbox": {"version": version, "gunicorn_workers": 2, "gunicorn_threads": 3},
                 "stages": {"world": {"regions": 4137, "first_import_median": seconds, "rerun_median": 3.0,
-                                     "first_import_regions_per_second": round(4137 / seconds, 1)},
+                                     "first_import_regions_per_second": round(4137 / seconds, 1),
+                                     "update_seconds": seconds / 20, "prune_seconds": seconds / 10,
+                                     "update_summary": {"create": 32, "update": 11, "delete": 53, "unchanged": 4071},
+                                     "prune_summary": {"create": 0, "update": 0, "delete": 354, "unchanged": 3760}},
                            "ceiling": {"best_regions_per_second": 50.0, "by_streams": {"1": {}, "2 fresh": {}}}}}
     for version, started, seconds in (("4.7.3", "20260101T000000Z", 90.0), ("4.4.10", "20260101T003000Z", 400.0)):
         (tmp_path / ("%s.json" % started)).write_text(json.dumps(run(version, started, seconds)))
@@ -91,7 +94,8 @@ def test_a_per_release_series_renders_one_row_per_release_and_stays_out_of_the_s
     text = report.block_releases(runs)
     rows = [line for line in text.splitlines() if line.startswith("| 4.")]
     assert [row.split(" | ")[0] for row in rows] == ["| 4.4.10", "| 4.7.3"]  # by release, not by time
-    assert "400.0 s, 10.3 regions/s" in rows[0] and "| 0.21 |" in rows[0]
+    assert "400.0 s, 10.3 regions/s | 3.0 s | 20.0 s | 40.0 s |" in rows[0] and "| 0.21 |" in rows[0]
+    assert "release change (32 created, 11 updated, 53 deleted) | prune (354 deleted)" in text
     assert "best of 1/2 streams" in text
     assert report._latest(runs, "world")[1]["netbox"]["version"] == "4.7.3"  # pylint: disable=protected-access
     assert "(NetBox 4.4.10)" in report.block_history(runs)
