@@ -57,6 +57,9 @@ def evaluate_targets(results: dict) -> list:
     if follow:
         verdicts.append(_verdict(follow["overhead_percent"], FOLLOW_OVERHEAD_PERCENT, False,
                                  "world first import: progress and map overhead, percent"))
+        if follow_client_percent(follow) is not None:
+            verdicts.append(_verdict(follow_client_percent(follow), FOLLOW_OVERHEAD_PERCENT, False,
+                                     "world first import: the client work progress and map add, percent"))
     if loop_comparable(loop) and world:
         per_region = loop["netbox_netbox"]
         verdicts.append(_verdict(per_region["create_seconds_per_region"] * world["regions"] / world["first_import_median"],
@@ -502,6 +505,15 @@ def block_payload(runs) -> str:
     return "\n".join(lines)
 
 
+def follow_client_percent(follow):
+    """The client CPU that progress and the map add (median with - median without), as a
+    percentage of the import without them: their cost without NetBox's run-to-run variation."""
+    if not follow.get("plain_cpu_seconds") or not follow.get("followed_cpu_seconds"):
+        return None
+    added = statistics.median(follow["followed_cpu_seconds"]) - statistics.median(follow["plain_cpu_seconds"])
+    return round(100.0 * added / follow["plain_median"], 2)
+
+
 def follow_lines(follow) -> list:
     """The follow stage (issue 17): the world's first import without and with progress and the map."""
     lines = ["World first import (%d regions), %d pair(s), outlines `%s`:" % (
@@ -525,6 +537,14 @@ def follow_lines(follow) -> list:
     else:
         lines.append("Overhead, of the medians: **%s %%** against the target of %s %%." % (
             _n(follow["overhead_percent"], 2), _n(FOLLOW_OVERHEAD_PERCENT, 0)))
+    client = follow_client_percent(follow)
+    if client is not None:
+        spread = max(follow["plain_sync_seconds"]) / min(follow["plain_sync_seconds"]) - 1
+        lines += ["", "The runs without progress and map alone spread by %s %%: NetBox's pace varies from run to "
+                      "run by more than the target, so the pairs cannot resolve it. The work progress and the map "
+                      "add on the client (its CPU seconds, median with minus median without) is **%s %%** of the "
+                      "import without them, against the same target; nearly all of it is the map's own task, a module "
+                      "run of its own that starts Python and imports matplotlib." % (_n(100.0 * spread, 0), _n(client, 2))]
     return lines
 
 

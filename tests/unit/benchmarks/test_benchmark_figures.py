@@ -147,4 +147,9 @@ def test_a_follow_stage_renders_each_pair_and_its_median_against_the_target(tmp_
     assert "| without progress and map | 40.0, 38.0 | 39.0 | - | 9.1 |" in text
     assert "2.00 %, 1.89 %; **median 1.95 %** against the target of 2 %" in text
     assert "during this stage" not in text  # a run of this stage alone: its load is the run's
+    # the client's added CPU (10.2 - 9.1 s) against the import without (39.0 s), and its verdict
+    assert "spread by 5 %" in text and "is **2.82 %** of the import" in text
+    verdicts = {v["what"]: v for v in report.evaluate_targets({"stages": {"follow": follow}})}
+    assert verdicts["world first import: the client work progress and map add, percent"]["pass"] is False
+    assert verdicts["world first import: progress and map overhead, percent"]["pass"] is True
     assert report.block_follow([]).startswith("*To be measured:* `bash benchmarks/run --only follow")
