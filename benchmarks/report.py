@@ -171,24 +171,40 @@ def markdown_report(results: dict) -> str:
     return "\n".join(lines)
 
 
+# the payload stage's order (payload.py: each variant adds one part); a results file keeps its keys sorted
+PAYLOAD_SCALES = ("world", "cities")
+PAYLOAD_VARIANTS = ("bare", "description", "tag", "source_field", "unique", "attributes", "changelog", "sync")
+SITE_VARIANTS = ("region", "time_zone", "both", "changelog", "omit_counts")
+
+
+def _in_order(mapping, order) -> dict:
+    """`mapping` with the keys of `order` first, in that order, then any others."""
+    return {key: mapping[key] for key in [k for k in order if k in mapping] + [k for k in mapping if k not in order]}
+
+
 def _payload_table(stage) -> list:
     """The payload stage's tables: NetBox CPU ms per region created, per variant and tree size;
     then per site PATCHed, per variant."""
-    scales = stage["scales"]
+    scales = _in_order(stage["scales"], PAYLOAD_SCALES)
     names = list(scales)
     lines = [_row("variant", "sends", *["%s tree (%s regions)" % (n, _n(scales[n]["regions_in_netbox"], 0))
                                          for n in names]),
              _row("---", "---", *["---"] * len(names))]
-    first = scales[names[0]]["variants"] if names else {}
+    first = _in_order(scales[names[0]]["variants"], PAYLOAD_VARIANTS) if names else {}
+
+    def cell(scale, key):
+        """CPU ms per region, and the multiple of the bare region's in the same tree."""
+        variants = scales[scale]["variants"]
+        cost, bare = variants[key]["cpu_ms_per_region"], (variants.get("bare") or {}).get("cpu_ms_per_region")
+        return _n(cost) + (" (%s x bare)" % _n(cost / bare, 2) if bare and key != "bare" else "")
     for key, variant in first.items():
-        lines.append(_row("`%s`" % key, variant["adds"],
-                          *[_n(scales[n]["variants"][key]["cpu_ms_per_region"]) for n in names]))
+        lines.append(_row("`%s`" % key, variant["adds"], *[cell(n, key) for n in names]))
     sites = stage.get("sites")
     if sites:
         lines += ["", _row("site PATCH (%s sites, world tree)" % _n(sites["sites"], 0), "sends", "CPU ms per site"),
                   _row("---", "---", "---")]
         lines += [_row("`%s`" % key, variant["adds"], _n(variant["cpu_ms_per_site"]))
-                  for key, variant in sites["variants"].items()]
+                  for key, variant in _in_order(sites["variants"], SITE_VARIANTS).items()]
     return lines
 
 
@@ -319,8 +335,11 @@ def block_how_fast(runs) -> str:
         "| the same, nothing to change | — | %s s |" % _n(cities["rerun_median"]),
         "",
         "The world's first import ran at %s of NetBox's raw bulk-POST ceiling measured in the same run "
-        "(the best of its raw runs: 1, 2 and 4 streams)." % (
-            _n(world["first_import_regions_per_second"] / ceiling["best_regions_per_second"], 2)),
+        "(the best of its raw runs: 1, 2 and 4 streams)%s." % (
+            _n(world["first_import_regions_per_second"] / ceiling["best_regions_per_second"], 2),
+            ", a ceiling of bare regions (name, slug, parent): what the sync sends besides, the managed tag "
+            "above all, costs NetBox the rest ([docs/benchmarks.md](docs/benchmarks.md#what-each-part-of-a-write-"
+            "costs-netbox-the-payload-stage))" if ceiling.get("payload") == "bare" else ""),
     ]
     per_region = _worker_ms_per_region(ceiling)
     if per_region is not None:

@@ -117,7 +117,8 @@ def test_a_payload_stage_renders_its_cost_per_variant_and_tree_size(tmp_path):
                "sites": {"sites": 1000, "variants": {"region": {"adds": "region", "cpu_ms_per_site": 17.0}}}}
     (tmp_path / "20260101T000000Z.json").write_text(json.dumps(_bench_run({"payload": payload})))
     text = report.block_payload(report.load_runs(str(tmp_path)))
-    assert "| `unique` | + geo_source_id unique | 24.5 | 61.2 |" in text
+    assert "| `unique` | + geo_source_id unique | 24.5 (1.23 x bare) | 61.2 (2.99 x bare) |" in text
+    assert "| `bare` | name, slug, parent | 20.0 | 20.5 |" in text
     assert "cities tree (34,856 regions)" in text and "| `region` | region | 17.0 |" in text
     assert "Load average 0.50 at the start, 0.70 at the end during this stage." in text
     assert report.block_payload([]).startswith("*To be measured:* `bash benchmarks/run --only ceiling,payload,")
