@@ -57,8 +57,9 @@ def evaluate_targets(results: dict) -> list:
     if follow:
         verdicts.append(_verdict(follow["overhead_percent"], FOLLOW_OVERHEAD_PERCENT, False,
                                  "world first import: progress and map overhead, percent"))
-        if follow_client_percent(follow) is not None:
-            verdicts.append(_verdict(follow_client_percent(follow), FOLLOW_OVERHEAD_PERCENT, False,
+        client = follow_client_percent(follow)
+        if client is not None:
+            verdicts.append(_verdict(client, FOLLOW_OVERHEAD_PERCENT, False,
                                      "world first import: the client work progress and map add, percent"))
     if loop_comparable(loop) and world:
         per_region = loop["netbox_netbox"]
