@@ -12,6 +12,7 @@ from typing import Any
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import MAP_SIZE
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RATE_LIMIT, DEFAULT_RETRIES, DEFAULT_TIMEOUT,
 )
@@ -44,4 +45,15 @@ def progress_spec() -> dict[str, Any]:
     return dict(
         progress_file=dict(type="path"),
         progress_interval=dict(type="int", default=DEFAULT_PROGRESS_INTERVAL),
+    )
+
+
+def map_drawing_spec() -> dict[str, Any]:
+    """How a run's map is drawn: geo_map's options, and the suboptions of netbox_geo_sync's
+    map besides its dest."""
+    return dict(
+        polygons=dict(type="path"),
+        title=dict(type="str", default="geofoss.netbox"),
+        size=dict(type="list", elements="int", default=list(MAP_SIZE)),
+        extent=dict(type="str", default="dataset", choices=["dataset", "world"]),
     )

@@ -22,3 +22,6 @@ ADMIN0_POLYGONS = "admin0_polygons"
 CUSTOM_POLYGONS = "custom_polygons"  # a team's own places (geo_transform's own_places)
 POLYGONS_SUFFIXES = {ADMIN1_POLYGONS: ".admin1.geojson", ADMIN0_POLYGONS: ".admin0.geojson",
                      CUSTOM_POLYGONS: ".custom.geojson"}
+
+# A run's map (geo_map's size, netbox_geo_sync's map.size): width and height in pixels.
+MAP_SIZE = (1600, 900)

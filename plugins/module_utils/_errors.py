@@ -29,6 +29,9 @@ class GeoFossError(Exception):
         """End `module` with this error: its warnings through ``module.warn``, then
         ``fail_json(msg=..., **partial result)``."""
         result = dict(self.result, **extra)
-        for warning in result.pop("warnings", None) or ():
+        warnings = result.pop("warnings", None) or []
+        for warning in warnings:
             module.warn(warning)
+        if warnings:  # for reports, as exit_with_warnings returns them
+            result["warnings_list"] = warnings
         module.fail_json(msg=self.message, **result)

@@ -152,8 +152,10 @@ warnings_list:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import map_drawing_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import exit_with_warnings
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
+from ansible_collections.geofoss.netbox.plugins.module_utils._report import map_size_problem
 from ansible_collections.geofoss.netbox.plugins.module_utils._report.map import matplotlib_missing, run_map
 
 
@@ -164,18 +166,16 @@ def main():
             dataset=dict(type="path"),
             plan_file=dict(type="path"),
             sites_file=dict(type="path"),
-            polygons=dict(type="path"),
-            title=dict(type="str", default="geofoss.netbox"),
-            size=dict(type="list", elements="int", default=[1600, 900]),
-            extent=dict(type="str", default="dataset", choices=["dataset", "world"]),
             plan_only=dict(type="bool", default=False),
+            **map_drawing_spec(),
         ),
         supports_check_mode=True,
     )
     if matplotlib_missing():
         module.fail_json(msg=missing_required_lib("matplotlib"), exception=matplotlib_missing())
-    if len(module.params["size"]) != 2:
-        module.fail_json(msg="size must be [width, height], got %s" % module.params["size"])
+    problem = map_size_problem(module.params["size"])
+    if problem:
+        module.fail_json(msg=problem)
     try:
         result = run_map(module.params, check_mode=module.check_mode)
     except GeoFossError as exc:  # MapError, or the dataset's DatasetError

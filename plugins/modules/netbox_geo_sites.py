@@ -260,11 +260,17 @@ timings:
   returned: always
   type: dict
   sample: {read: 2.1, plan: 0.4, write: 31.7}
+warnings_list:
+  description: The run's warnings (Ansible shows them too), returned for reports; on failure when there are any.
+  type: list
+  elements: str
+  returned: always
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec, progress_spec
+from ansible_collections.geofoss.netbox.plugins.module_utils._common import exit_with_warnings
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
@@ -308,9 +314,7 @@ def main():
         result = run_module(module.params, check_mode=module.check_mode, diff=module._diff)
     except GeoFossError as exc:
         exc.fail(module)
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)
+    exit_with_warnings(module, result)
 
 
 if __name__ == "__main__":

@@ -135,6 +135,42 @@ options:
         and C(extras.exporttemplate).
     type: bool
     default: false
+  map:
+    description:
+      - Draw the run's map, a PNG of the countries shaded by what the plan does to them, as
+        M(geofoss.netbox.geo_map) draws it from a plan file (the legend, colours and outlines are
+        the same), but inside this run - once the plan is made, in a thread beside the writes,
+        so following a run costs no extra module run (C(docs/benchmarks.md), following a run).
+      - Written also in check mode and when the run fails after planning (like O(plan_file)),
+        never before the plan. A map that cannot be drawn (matplotlib missing, unreadable
+        outlines) is a warning, not a failure. Returned as RV(map).
+      - Needs matplotlib on the host that runs the module.
+    type: dict
+    suboptions:
+      dest:
+        description: The PNG file to write. Its folder must exist.
+        type: path
+        required: true
+      polygons:
+        description:
+          - Country outlines; a Natural Earth C(ne_*_admin_0_countries) shapefile zip or GeoJSON,
+            or a C(.admin0.geojson) side file. Default, the dataset's C(.admin0.geojson) side file.
+        type: path
+      title:
+        description: The map's title, for example the run id.
+        type: str
+        default: geofoss.netbox
+      size:
+        description: Width and height of the PNG in pixels (at least 200 x 150).
+        type: list
+        elements: int
+        default: [1600, 900]
+      extent:
+        description:
+          - V(dataset) frames the dataset's countries (their main land); V(world) the whole world.
+        type: str
+        choices: [dataset, world]
+        default: dataset
   attribute_fields:
     description:
       - Also keep the optional custom fields C(geo_iso_code), C(geo_population), C(geo_latitude),
@@ -152,8 +188,10 @@ notes:
 requirements:
   - requests
   - pydantic
+  - matplotlib >= 3.8 (only for O(map))
 seealso:
   - module: geofoss.netbox.geo_transform
+  - module: geofoss.netbox.geo_map
 """
 
 EXAMPLES = r"""
@@ -211,10 +249,17 @@ http:
   returned: always
   sample: {"requests": 31, "retries": 0, "throttled": 0}
 duration:
-  description: Seconds per phase (read, plan, apply) and in total.
+  description: Seconds per phase (read, plan, apply), drawing the map (O(map), beside apply) and in total.
   type: dict
   returned: always
-  sample: {"read": 1.2, "plan": 0.1, "apply": 48.3, "total": 49.7}
+  sample: {"read": 1.2, "plan": 0.1, "apply": 48.3, "map": 0.5, "total": 49.7}
+map:
+  description:
+    - With O(map), the PNG written, or null when it could not be drawn (a warning says why).
+      Its drawing time is C(map) in RV(duration).
+  type: str
+  returned: when O(map) is set and the plan was made
+  sample: /var/lib/geofoss/reports/import-20261201T195952Z-d0b3.png
 links:
   description:
     - With O(netbox_links=true), the custom links and export template created, updated and
@@ -226,6 +271,11 @@ plan_file:
   description: The plan file written, if any.
   type: str
   returned: always
+warnings_list:
+  description: The run's warnings (Ansible shows them too), returned for reports; on failure when there are any.
+  type: list
+  elements: str
+  returned: always
 applied:
   description: On failure, how many vacate, create, update and delete operations had been applied.
   type: dict
@@ -234,7 +284,10 @@ applied:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec, progress_spec
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import (
+    map_drawing_spec, netbox_connection_spec, progress_spec,
+)
+from ansible_collections.geofoss.netbox.plugins.module_utils._common import exit_with_warnings
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
@@ -260,6 +313,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             attribute_fields=dict(type="bool", default=False),
             netbox_links=dict(type="bool", default=False),
+            map=dict(type="dict", options=dict(dest=dict(type="path", required=True), **map_drawing_spec())),
             **progress_spec(),
         ),
         required_if=[("state", "present", ("dataset",))],
@@ -272,9 +326,7 @@ def main():
         result = run_sync(module.params, check_mode=module.check_mode, diff=module._diff)
     except GeoFossError as exc:
         exc.fail(module)
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)
+    exit_with_warnings(module, result)
 
 
 if __name__ == "__main__":

