@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` (the main job) and `make test` (the whole suite).
-.PHONY: demo test test-matrix sanity types units integration lint netbox-up netbox-down benchmark benchmark-releases changelog
+.PHONY: demo test test-matrix sanity types units integration lint netbox-up netbox-down benchmark benchmark-releases benchmark-fresh changelog
 
 demo:
 	bash scripts/demo
@@ -27,6 +27,10 @@ benchmark:
 # the world import, its re-run and NetBox's raw ceiling on every supported release, one after another
 benchmark-releases:
 	bash benchmarks/run --netbox-versions "$$(bash scripts/local-netbox releases | tr ' ' ,)" --only world,ceiling
+
+# `make test` twice on a freshly bootstrapped Debian (root; about as long as two runs plus the installs)
+benchmark-fresh:
+	bash benchmarks/fresh_machine
 
 changelog:
 	.venv/bin/antsibull-changelog lint

@@ -246,6 +246,7 @@ RESULTS = os.path.join(HERE, "results")
 DOCUMENTS = ("README.md", "docs/benchmarks.md", "docs/dataset.md", "docs/sites.md")
 BLOCK = re.compile(r"(<!-- benchmark:([a-z0-9-]+) -->\n)(.*?)(<!-- /benchmark:\2 -->)", re.S)
 RUN_FILE = re.compile(r"^(sites-)?\d{8}T\d{6}Z\.json$")
+FRESH_FILE = re.compile(r"^fresh-\d{8}T\d{6}Z\.json$")  # benchmarks/fresh_machine: make test on a fresh system
 TO_BE_MEASURED = "*To be measured:* %s"
 WORLD_RUN = "bash benchmarks/run --only loop,ceiling,world,cities"
 LTREE_SINCE = (4, 7)  # the release the single-run blocks speak of is 4.7 or later
@@ -591,9 +592,49 @@ def block_cities500(runs) -> str:
                       + _cities500_table(stage))
 
 
+def load_fresh(folder=RESULTS) -> list:
+    """(file name, results) of every file benchmarks/fresh_machine wrote, oldest first."""
+    runs = []
+    for path in sorted(glob.glob(os.path.join(folder, "fresh-*.json"))):
+        if FRESH_FILE.match(os.path.basename(path)):
+            with open(path, encoding="utf-8") as handle:
+                runs.append((os.path.basename(path), json.load(handle)))
+    return runs
+
+
+def _minutes(seconds) -> str:
+    return "%d min %02d s" % divmod(int(round(seconds)), 60)
+
+
+def block_fresh_test(_runs, folder=RESULTS) -> str:
+    """README: how long `make test` takes on a fresh machine, first and second run."""
+    found = load_fresh(folder)
+    if not found:
+        return TO_BE_MEASURED % "`make benchmark-fresh` (`benchmarks/fresh_machine`, as root)"
+    name, results = found[-1]
+    runs = {run["run"]: run for run in results["runs"]}
+    first, second = runs.get("first"), runs.get("second")
+
+    def outcome(run):
+        if run is None:
+            return "not run"
+        if run["exit_status"] == 0:
+            return "**%s**" % _minutes(run["seconds"])
+        return "failed after %s (exit status %d: `%s`)" % (_minutes(run["seconds"]), run["exit_status"],
+                                                            run["closing_line"] or "no closing line")
+    system, machine = results["system"], results["machine"]
+    return ("How long it takes on a fresh machine (`time make test`): first run %s (every install, NetBox's "
+            "first migrations included), second run %s (the same checkout again). Measured by `make "
+            "benchmark-fresh` (`benchmarks/results/%s`): %s bootstrapped anew (%s, with %s), %s CPUs, %s GiB, "
+            "commit `%s`; closing lines `%s` and `%s`; %s." % (
+                outcome(first), outcome(second), name, system["debian"], system["variant"], system["pythons"],
+                machine["cpus"], _n(machine["memory_gib"], 0), results["commit"][:12],
+                (first or {}).get("closing_line") or "-", (second or {}).get("closing_line") or "-", _load(results)))
+
+
 BLOCKS = {"releases": block_releases, "how-fast": block_how_fast, "latest-run": block_latest_run,
           "history": block_history, "memory": block_memory, "sites": block_sites, "payload": block_payload,
-          "cities500": block_cities500, "follow": block_follow}
+          "cities500": block_cities500, "follow": block_follow, "fresh-test": block_fresh_test}
 
 
 def render_text(text, runs) -> str:

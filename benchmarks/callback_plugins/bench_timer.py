@@ -28,7 +28,7 @@ requirements:
 
 # result keys worth keeping (a loop's per-item results are reduced to counts)
 KEPT_KEYS = ("changed", "failed", "msg", "summary", "http", "duration", "counts", "sha256", "dest",
-             "plan_file", "impact", "timings", "warnings")
+             "plan_file", "impact", "timings", "warnings", "warnings_list", "map")
 
 
 def _summary(result: dict) -> dict:

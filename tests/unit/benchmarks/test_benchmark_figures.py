@@ -41,6 +41,31 @@ def test_only_files_a_benchmark_wrote_are_read():
         assert {"started", "machine", "load_average_start"} <= set(results), name
 
 
+def test_fresh_machine_files_are_the_ones_benchmarks_fresh_machine_wrote():
+    for name, results in report.load_fresh():
+        assert report.FRESH_FILE.match(name)
+        assert {"commit", "system", "machine", "load_average_start", "runs"} <= set(results), name
+
+
+def test_a_fresh_machine_run_renders_both_times_and_a_failed_run_says_so(tmp_path):
+    assert report.block_fresh_test([], str(tmp_path)).startswith("*To be measured:* `make benchmark-fresh`")
+    results = {"kind": "fresh_machine", "commit": "0123456789abcdef",
+               "system": {"debian": "Debian GNU/Linux 12 (bookworm)", "suite": "bookworm", "variant": "minbase",
+                          "pythons": "~/.pyenv versions 3.11 and later"},
+               "machine": {"cpus": 2, "memory_gib": 23.5, "kernel": "6.1"},
+               "load_average_start": [0.1, 0.2, 0.3], "load_average_end": [1.5, 1.2, 1.0],
+               "runs": [{"run": "first", "seconds": 3001.4, "exit_status": 0, "closing_line": "9 passed, 0 failed, 1 skipped"},
+                        {"run": "second", "seconds": 1500, "exit_status": 0, "closing_line": "9 passed, 0 failed, 1 skipped"}]}
+    (tmp_path / "fresh-20260101T000000Z.json").write_text(json.dumps(results))
+    text = report.block_fresh_test([], str(tmp_path))
+    assert "first run **50 min 01 s**" in text and "second run **25 min 00 s**" in text
+    assert "`benchmarks/results/fresh-20260101T000000Z.json`" in text and "commit `0123456789ab`" in text
+    results["runs"][1].update(exit_status=1, closing_line="8 passed, 1 failed, 1 skipped")
+    (tmp_path / "fresh-20260102T000000Z.json").write_text(json.dumps(results))
+    text = report.block_fresh_test([], str(tmp_path))
+    assert "second run failed after 25 min 00 s (exit status 1: `8 passed, 1 failed, 1 skipped`)" in text
+
+
 def test_a_block_without_its_measurement_says_what_to_run(tmp_path):
     assert report.block_sites([]).startswith("*To be measured:* `bash benchmarks/run sites`")
     assert "To be measured" in report.block_how_fast([])
