@@ -254,14 +254,19 @@ RELEASES_RUN = "bash benchmarks/run --netbox-versions 4.4.10,4.5.10,4.6.8,4.7.3 
 PAYLOAD_RUN = "bash benchmarks/run --only ceiling,payload,world,cities"
 
 
-def load_runs(folder=RESULTS) -> list:
-    """(file name, results) of every results file a benchmark wrote, oldest first."""
+def _load_results(folder, pattern) -> list:
+    """(file name, results) of the results files in `folder` whose names match `pattern`, oldest first."""
     runs = []
     for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
-        if RUN_FILE.match(os.path.basename(path)):
+        if pattern.match(os.path.basename(path)):
             with open(path, encoding="utf-8") as handle:
                 runs.append((os.path.basename(path), json.load(handle)))
     return runs
+
+
+def load_runs(folder=RESULTS) -> list:
+    """(file name, results) of every results file a benchmark wrote, oldest first."""
+    return _load_results(folder, RUN_FILE)
 
 
 def _latest(runs, *stages, sites=False):
@@ -594,12 +599,7 @@ def block_cities500(runs) -> str:
 
 def load_fresh(folder=RESULTS) -> list:
     """(file name, results) of every file benchmarks/fresh_machine wrote, oldest first."""
-    runs = []
-    for path in sorted(glob.glob(os.path.join(folder, "fresh-*.json"))):
-        if FRESH_FILE.match(os.path.basename(path)):
-            with open(path, encoding="utf-8") as handle:
-                runs.append((os.path.basename(path), json.load(handle)))
-    return runs
+    return _load_results(folder, FRESH_FILE)
 
 
 def _minutes(seconds) -> str:
