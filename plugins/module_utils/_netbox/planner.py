@@ -179,7 +179,9 @@ class Update:
 @dataclass(slots=True)
 class Delete:
     """A stale managed region; `top` when its parent is not deleted too (its site count,
-    which covers the subtree, then counts once in sites_detached)."""
+    which covers the subtree, then counts once in sites_detached); `within`, the
+    geo_source_id of its nearest ancestor the plan keeps (the run's map shades that
+    ancestor's country)."""
 
     id: int
     geo_source_id: str | None
@@ -187,10 +189,11 @@ class Delete:
     depth: int
     site_count: int
     top: bool
+    within: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, SOURCE_FIELD: self.geo_source_id, "name": self.name, "depth": self.depth,
-                "site_count": self.site_count, "top": self.top}
+                "site_count": self.site_count, "top": self.top, "within": self.within}
 
 
 @dataclass(slots=True)
@@ -514,7 +517,8 @@ class _Planner:
             region = self.regions[rid]
             self.plan.delete.append(Delete(id=rid, geo_source_id=source_id(region), name=region.get("name"),
                                            depth=self.depths.get(rid, 0), site_count=region.get("site_count") or 0,
-                                           top=parent_id(region) not in deleted))
+                                           top=parent_id(region) not in deleted,
+                                           within=self.kept_ancestor(region, deleted)))
         self.plan.set_site_counts({d.id: d.site_count for d in self.plan.delete})
         for rid, region in sorted(self.regions.items()):
             if rid in deleted or rid in self.claimed:
@@ -525,6 +529,15 @@ class _Planner:
                     self.plan.cascade.append(Cascade(id=rid, name=region.get("name"), deleted_with=ancestor))
                     break
                 ancestor = parent_id(self.regions[ancestor])
+
+    def kept_ancestor(self, region: Region, deleted: set[int]) -> str | None:
+        """The geo_source_id of the nearest ancestor of `region` that is not deleted, if any."""
+        ancestor = parent_id(region)
+        while ancestor is not None and ancestor in self.regions:
+            if ancestor not in deleted:
+                return source_id(self.regions[ancestor])
+            ancestor = parent_id(self.regions[ancestor])
+        return None
 
     def check_collisions(self) -> None:
         """Every name/slug a create or update needs must be free once its holder moved away."""

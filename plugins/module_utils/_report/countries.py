@@ -59,14 +59,16 @@ class DatasetCountries:
 def country_outcomes(plan: Mapping[str, Any], countries: DatasetCountries) -> tuple[dict[str, str], int]:
     """({country code: outcome} for the dataset's countries and those the plan touches, count of
     changes no country was found for). `plan` is a sync plan file: create, update and delete
-    entries with geo_source_id; a delete may carry the country_code of the country it was in."""
+    entries with geo_source_id; a delete may carry the country_code of the country it was in,
+    and carries `within`, the geo_source_id of its nearest ancestor the plan keeps."""
     touched: dict[str, set[str]] = {code: set() for code in countries.node_of}
     without_country = 0
     for kind in ("create", "update", "delete"):
         for entry in plan.get(kind) or ():
             sid = entry.get("geo_source_id")
-            code = entry.get("country_code") or countries.country_of.get(sid) or (
-                countries.country_of_deleted(sid) if kind == "delete" else None)
+            code = entry.get("country_code") or countries.country_of.get(sid)
+            if not code and kind == "delete":  # gone from the dataset: the country it was in, or its own
+                code = countries.country_of.get(entry.get("within")) or countries.country_of_deleted(sid)
             if not code:
                 without_country += 1
                 continue

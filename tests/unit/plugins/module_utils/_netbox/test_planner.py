@@ -110,6 +110,13 @@ def test_deletes_go_leaves_first_with_cascade_and_sites_counted():
                              "sites_detached": 3}  # site_count is cumulative: counted at the subtree's top
 
 
+def test_a_delete_names_the_nearest_ancestor_the_plan_keeps():
+    regions = [region(1, "Kept", 1), region(2, "Old", 2, parent=1), region(3, "Old child", 3, parent=2)]
+    result = plan([node(1, "Kept")], regions, PlanOptions(prune=True))
+    assert {d.id: d.within for d in result.delete} == {3: "geonames:1", 2: "geonames:1"}
+    assert [d.to_dict()["within"] for d in plan([], regions[:1], PlanOptions(prune=True)).delete] == [None]
+
+
 def test_unmanaged_regions_are_never_touched():
     regions = as_regions(WORLD) + [region(50, "Mine", None, tags=("other",))]
     result = plan(WORLD, regions, PlanOptions(prune=True))

@@ -96,6 +96,14 @@ def test_a_run_that_fails_once_planned_still_draws_its_map(dataset, outlines, tm
     assert shaded(caught.value.result["map"], "created") > 1000  # Luxembourg, as planned
 
 
+def test_a_prune_below_a_country_shades_that_country(dataset, outlines, tmp_path):
+    with FakeNetBox() as server:
+        sync(server, dataset(COUNTRIES + DIVISIONS))
+        result = sync(server, dataset(COUNTRIES, "smaller.jsonl"), prune=True, map=drawing(tmp_path, outlines))
+        assert len(server.regions) == 2
+    assert shaded(result["map"], "pruned") > 1000 and shaded(result["map"], "unchanged") == 0
+
+
 def test_a_map_that_cannot_be_drawn_is_a_warning_not_a_failure(dataset, tmp_path):
     with FakeNetBox() as server:
         result = sync(server, dataset(COUNTRIES), map=drawing(tmp_path, str(tmp_path / "missing.geojson")))
