@@ -39,9 +39,12 @@ def sha(data):
 
 
 def cities_zip():
+    """The same bytes on every call: a fixed member time, not the clock's (zip times have 2 s steps)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("cities15000.txt", "2867714\tMunich\tMunich\t\t48.13\t11.57\tP\tPPLA\tDE\n")
+    member = zipfile.ZipInfo("cities15000.txt", date_time=(2026, 1, 1, 0, 0, 0))
+    member.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(member, "2867714\tMunich\tMunich\t\t48.13\t11.57\tP\tPPLA\tDE\n")
     return buffer.getvalue()
 
 
@@ -251,7 +254,7 @@ def test_check_mode_writes_nothing(tmp_path, mirror):
 def test_checksum_mismatch_fails_and_keeps_the_cache(tmp_path, mirror):
     dest = tmp_path / "cache"
     run_fetch(params(base_url=mirror.as_uri(), dest=str(dest)))
-    (mirror / "cities15000.zip").write_bytes(cities_zip() + b"")  # same bytes: still must match the pin
+    (mirror / "cities15000.zip").write_bytes(cities_zip())  # same bytes: still must match the pin
     with pytest.raises(FetchError) as info:
         run_fetch(params(base_url=mirror.as_uri(), dest=str(dest), force=True, checksums={"cities15000": "0" * 64}))
     assert "checksum mismatch for cities15000.zip" in info.value.message
