@@ -9,10 +9,11 @@ Stages (all by default, or --only a,b; they run in this order):
   loop       ~200 regions: netbox.netbox.netbox_region in a loop vs netbox_geo_sync, create + no-change
   ceiling    raw bulk POSTs of the world's bare regions with 1, 2 and 4 streams (NetBox's own limit)
   payload    what each part of a region create costs NetBox (CPU per region), at world and cities15000 scale
-  world      countries + first-level divisions (4,137): first import, no-change, update, prune
+  world      countries + first-level divisions (4,137): first import, no-change, update, prune; the
+             first import also with ownership source_id (no tag), each run beside one with the tag
   cities     the same plus cities15000 (34,856): first import, no-change, update, prune
   cities500  countries + divisions + derived-cities500 (239,045): first import and no-change re-run
-             (hours; not in the default set: --only cities500)
+             (about 40 minutes; not in the default set: --only cities500)
   follow     the world's first import without, then with progress and the run's map (not in the
              default set: --only follow; --first-runs N pairs); the overhead against its 2 % target
 """
@@ -246,19 +247,26 @@ class Bench:
         stage["ratio_rerun"] = round(rerun["task_seconds"] / stage["geo_sync"]["rerun_median"], 1)
         return stage
 
-    def scale_stage(self, key, levels):
+    def scale_stage(self, key, levels, untagged=False):
         """First import (median of --first-runs, each on an empty NetBox), no-change re-runs,
         an update to the 2025-11 admin1 release (renames, new and removed divisions: it needs
         prune, as new divisions take names that removed ones hold), then a prune of three
-        countries."""
+        countries. With `untagged`, each first import is preceded by one with ownership
+        source_id (no tag), on an empty NetBox too, so the pairs share the machine's state."""
         base, transform = self.dataset(key, "2024", levels)
         alternate, _ = self.dataset(key + "-2025", "2025", levels)
         kept = sorted({n["attributes"]["country_code"] for n in read_nodes(alternate) if n["level"] == "country"}
                       - set(PRUNE_COUNTRIES))
         pruned, _ = self.dataset(key + "-2025-pruned", "2025", levels, countries=kept)
         n, n_alternate, n_pruned = count_nodes(base), count_nodes(alternate), count_nodes(pruned)
-        firsts = []
+        firsts, untagged_firsts = [], []
         for number in range(self.args.first_runs):
+            if untagged:
+                self.reset()
+                self.log("%s: first import of %d regions, ownership source_id (run %d of %d)"
+                         % (key, n, number + 1, self.args.first_runs))
+                untagged_firsts.append(self.sync(base, "%s-first-source-id-%d" % (key, number), ownership="source_id"))
+                self.expect_regions(n, "%s after the first import with ownership source_id" % key)
             self.reset()
             self.log("%s: first import of %d regions (run %d of %d)" % (key, n, number + 1, self.args.first_runs))
             firsts.append(self.sync(base, "%s-first-%d" % (key, number)))
@@ -270,7 +278,7 @@ class Bench:
         self.expect_regions(n_pruned, "%s after the prune" % key)
         first_median = median(r["task_seconds"] for r in firsts)
         first_cpu = firsts[-1]["netbox_cpu_seconds"]
-        return {
+        stage = {
             "regions": n, "regions_2025": n_alternate, "regions_after_prune": n_pruned,
             "pruned_countries": list(PRUNE_COUNTRIES),
             "transform_seconds": transform["task_seconds"],
@@ -289,9 +297,21 @@ class Bench:
             "prune_seconds": prune["task_seconds"], "prune_summary": prune["result"].get("summary"),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in firsts + reruns + [update, prune]),
         }
+        if untagged_firsts:
+            untagged_median = median(r["task_seconds"] for r in untagged_firsts)
+            untagged_cpu = untagged_firsts[-1]["netbox_cpu_seconds"]
+            stage["first_import_source_id"] = {
+                "seconds": [r["task_seconds"] for r in untagged_firsts], "median": untagged_median,
+                "regions_per_second": round(n / untagged_median, 1),
+                "summary": untagged_firsts[-1]["result"].get("summary"),
+                "netbox_cpu_seconds": untagged_cpu,
+                "netbox_cpu_ms_per_region": round(1000.0 * untagged_cpu["total"] / n, 2),
+                "cpu_seconds": untagged_firsts[-1].get("cpu_seconds"),
+            }
+        return stage
 
     def stage_world(self):
-        return self.scale_stage("world", WORLD_LEVELS)
+        return self.scale_stage("world", WORLD_LEVELS, untagged=True)
 
     def stage_cities(self):
         return self.scale_stage("cities", CITY_LEVELS)
@@ -406,7 +426,7 @@ class Bench:
         path, transform = self.dataset(name, "cities500", CITY_LEVELS, countries, city_min_population=0)
         n = count_nodes(path)
         self.reset()
-        self.log("cities500: first import of %d regions (an hour or more)" % n)
+        self.log("cities500: first import of %d regions (about 40 minutes)" % n)
         first = self.sync(path, "cities500-first")
         self.expect_regions(n, "cities500 after the first import")
         rerun = self.sync(path, "cities500-rerun")

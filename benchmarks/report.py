@@ -73,6 +73,11 @@ def evaluate_targets(results: dict) -> list:
                                  BARE_CEILING_FRACTION if bare else CEILING_FRACTION, True,
                                  "world first import: fraction of the raw bulk-POST ceiling%s" % (
                                      " of bare regions" if bare else "")))
+        untagged = world.get("first_import_source_id")
+        if untagged and bare:
+            verdicts.append(_verdict(untagged["regions_per_second"] / ceiling["best_regions_per_second"],
+                                     BARE_CEILING_FRACTION, True, "world first import with ownership source_id (no "
+                                     "tag): fraction of the raw bulk-POST ceiling of bare regions"))
     if world and cities:
         verdicts.append(_verdict(cities["first_import_regions_per_second"] / world["first_import_regions_per_second"],
                                  CITIES_RATE_FRACTION, True, "cities15000 first import: fraction of the world's rate"))
@@ -243,7 +248,7 @@ def _cities500_lines(stage) -> list:
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
-DOCUMENTS = ("README.md", "docs/benchmarks.md", "docs/dataset.md", "docs/sites.md")
+DOCUMENTS = ("README.md", "docs/benchmarks.md", "docs/dataset.md", "docs/sites.md", "docs/sync.md")
 BLOCK = re.compile(r"(<!-- benchmark:([a-z0-9-]+) -->\n)(.*?)(<!-- /benchmark:\2 -->)", re.S)
 RUN_FILE = re.compile(r"^(sites-)?\d{8}T\d{6}Z\.json$")
 FRESH_FILE = re.compile(r"^fresh-\d{8}T\d{6}Z\.json$")  # benchmarks/fresh_machine: make test on a fresh system
@@ -632,7 +637,29 @@ def block_fresh_test(_runs, folder=RESULTS) -> str:
                 (first or {}).get("closing_line") or "-", (second or {}).get("closing_line") or "-", _load(results)))
 
 
-BLOCKS = {"releases": block_releases, "how-fast": block_how_fast, "latest-run": block_latest_run,
+def block_ownership(runs) -> str:
+    """The world's first import with and without the managed tag, against the bare ceiling of the same run."""
+    for name, results in reversed(runs):
+        stages = results.get("stages", {})
+        world, ceiling = stages.get("world"), stages.get("ceiling")
+        if (world and ceiling and world.get("first_import_source_id") and ceiling.get("payload") == "bare"
+                and not results.get("series")):
+            break
+    else:
+        return TO_BE_MEASURED % "`bash benchmarks/run --only ceiling,world`"
+    untagged, best = world["first_import_source_id"], ceiling["best_regions_per_second"]
+    return ("%s The world's first import (%s regions, median of %d runs each, each on an empty NetBox, the "
+            "two kinds taking turns): with `ownership: source_id` %s s, %s regions/s, **%s** of the ceiling of "
+            "bare regions (%s regions/s, the best of the raw runs), NetBox CPU %s ms per region; with the tag "
+            "(the default) %s s, %s regions/s, %s of the ceiling, NetBox CPU %s ms per region." % (
+                _run_line(name, results), _n(world["regions"], 0), len(untagged["seconds"]), _n(untagged["median"]),
+                _n(untagged["regions_per_second"]), _n(untagged["regions_per_second"] / best, 2), _n(best),
+                _n(untagged["netbox_cpu_ms_per_region"]), _n(world["first_import_median"]),
+                _n(world["first_import_regions_per_second"]), _n(world["first_import_regions_per_second"] / best, 2),
+                _n(world["first_import_netbox_cpu_ms_per_region"])))
+
+
+BLOCKS = {"releases": block_releases, "ownership": block_ownership, "how-fast": block_how_fast, "latest-run": block_latest_run,
           "history": block_history, "memory": block_memory, "sites": block_sites, "payload": block_payload,
           "cities500": block_cities500, "follow": block_follow, "fresh-test": block_fresh_test}
 

@@ -2,8 +2,9 @@
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Argument specs shared by the modules, one per doc fragment: ``http_client_spec``
-(geofoss.netbox.http_client: how requests are made) and ``netbox_connection_spec``
-(geofoss.netbox.netbox: which NetBox, with which token, plus the HTTP options). The
+(geofoss.netbox.http_client: how requests are made), ``netbox_connection_spec``
+(geofoss.netbox.netbox: which NetBox, with which token, plus the HTTP options) and
+``ownership_spec`` (geofoss.netbox.ownership: which regions are the collection's). The
 defaults are the HTTP client's own (_http.DEFAULT_*), so there is one place for each."""
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import MAP_SIZE
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import (
+    DEFAULT_MANAGED_TAG, MAP_SIZE, OWNERSHIP_TAG, OWNERSHIPS,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RATE_LIMIT, DEFAULT_RETRIES, DEFAULT_TIMEOUT,
 )
@@ -37,6 +40,14 @@ def netbox_connection_spec() -> dict[str, Any]:
         netbox_url=dict(type="str", fallback=(env_fallback, ["NETBOX_URL", "NETBOX_API"])),
         netbox_token=dict(type="str", no_log=True, fallback=(env_fallback, ["NETBOX_TOKEN", "NETBOX_API_TOKEN"])),
         **http_client_spec(),
+    )
+
+
+def ownership_spec() -> dict[str, Any]:
+    """Which regions are the collection's (doc fragment geofoss.netbox.ownership)."""
+    return dict(
+        ownership=dict(type="str", default=OWNERSHIP_TAG, choices=list(OWNERSHIPS)),
+        managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
     )
 
 

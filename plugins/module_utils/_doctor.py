@@ -23,7 +23,7 @@ from typing import Any
 from email.utils import parsedate_to_datetime
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import redact
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import managed_tag_of
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpError, http_client_from
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import links as _links
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
@@ -163,12 +163,12 @@ def check_permissions(nb: NetBoxClient, modules: Iterable[str], prune: bool = Fa
     return checks
 
 
-def check_schema(nb: NetBoxClient, tag: str, attribute_fields: bool = False) -> Check:
-    """The custom fields and the tag the sync needs: present, or creatable by this token
-    (the sync's own inspection, schema.inspect, which writes nothing)."""
+def check_schema(nb: NetBoxClient, tag: str | None, attribute_fields: bool = False) -> Check:
+    """The custom fields and the tag (None: ownership source_id, no tag) the sync needs: present,
+    or creatable by this token (the sync's own inspection, schema.inspect, which writes nothing)."""
     schema = _schema.inspect(nb, tag, attribute_fields)
     if not schema.todo:
-        return Check("schema", OK, "the custom fields and the tag %s are present" % tag)
+        return Check("schema", OK, "the custom fields%s are present" % (" and the tag %s" % tag if tag else ""))
     if not schema.visible:
         return Check("schema", FAILED, schema.unwritable(),
                      "an administrator creates them, or grants view and add on extras.customfield and extras.tag")
@@ -339,8 +339,7 @@ def netbox_checks(params: Mapping[str, Any], http: Any) -> list[Check]:
         checks.extend(check_permissions(nb, params.get("modules") or list(MODULE_PERMISSIONS),
                                         bool(params.get("prune"))))
         if "netbox_geo_sync" in (params.get("modules") or MODULE_PERMISSIONS):
-            checks.append(check_schema(nb, params.get("managed_tag") or DEFAULT_MANAGED_TAG,
-                                       bool(params.get("attribute_fields"))))
+            checks.append(check_schema(nb, managed_tag_of(params), bool(params.get("attribute_fields"))))
             if params.get("netbox_links"):
                 checks.append(check_links(nb))
     except NetBoxError as exc:

@@ -21,7 +21,7 @@ description:
     empty bulk writes are checked for permission and write nothing); with O(prune) also delete
     on regions.
   - The custom field C(geo_source_id) (and the attribute fields with O(attribute_fields)) and the
-    tag O(managed_tag) are present, or the token may create them; with O(netbox_links) the same for
+    tag O(managed_tag) (none under O(ownership=source_id)) are present, or the token may create them; with O(netbox_links) the same for
     the OpenStreetMap custom links and the GeoJSON export template.
   - The cache folder O(cache_dir) is writable and has room for O(datasets); each downloaded file
     in it is as new as the publisher's (an HTTP HEAD, C(Last-Modified)) when O(online); a
@@ -34,6 +34,7 @@ author:
 extends_documentation_fragment:
   - geofoss.netbox.netbox
   - geofoss.netbox.http_client
+  - geofoss.netbox.ownership
 attributes:
   check_mode:
     support: full
@@ -72,10 +73,6 @@ options:
         may create or update them (add and change on C(extras.customlink) and C(extras.exporttemplate)).
     type: bool
     default: false
-  managed_tag:
-    description: The tag that marks the collection's regions.
-    type: str
-    default: geo-managed
   cache_dir:
     description: The cache folder of M(geofoss.netbox.geo_fetch) (the C(geo_data) role's C(geo_cache_dir)).
     type: path
@@ -151,8 +148,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec, ownership_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 
 try:
@@ -172,7 +168,7 @@ def main():
             prune=dict(type="bool", default=False),
             attribute_fields=dict(type="bool", default=False),
             netbox_links=dict(type="bool", default=False),
-            managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
+            **ownership_spec(),
             cache_dir=dict(type="path", default="~/.cache/geofoss.netbox/data"),
             source=dict(type="str", default="bundled", choices=["bundled", "geonames", "natural_earth"]),
             datasets=dict(type="list", elements="str", default=[]),

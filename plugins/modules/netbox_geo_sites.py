@@ -25,7 +25,7 @@ description:
     whose polygon contains the site (the dataset's admin1 polygons side file, or O(polygons));
     else the nearest first-level division centre; else the country."
   - When the chosen dataset place has no region in NetBox, its nearest managed parent is used.
-    Only regions tagged O(managed_tag) with the custom field C(geo_source_id) are assigned.
+    Only managed regions (see O(ownership)) with the custom field C(geo_source_id) are assigned.
   - The time zone is the chosen city's or division's GeoNames time zone, else the one that
     timezonefinder (offline) gives for the coordinates.
   - "Bad coordinates are skipped with a warning each and counted: 0,0; out of range; probably
@@ -40,6 +40,7 @@ extends_documentation_fragment:
   - geofoss.netbox.netbox
   - geofoss.netbox.http_client
   - geofoss.netbox.progress
+  - geofoss.netbox.ownership
 requirements:
   - requests
   - pydantic
@@ -84,11 +85,6 @@ options:
         Lists repeat the parameter. Default is every site."
     type: dict
     default: {}
-  managed_tag:
-    description:
-      - The tag marking the regions that the sync manages.
-    type: str
-    default: geo-managed
   assign_region:
     description:
       - Set the site's region.
@@ -269,12 +265,11 @@ warnings_list:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec, progress_spec
+from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import netbox_connection_spec, ownership_spec, progress_spec
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import exit_with_warnings
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sites import run_module
 from ansible_collections.geofoss.netbox.plugins.module_utils._sources.catalog import NOMINATIM_CACHE_TTL
 
@@ -287,7 +282,7 @@ def main():
             polygons=dict(type="path"),
             country_polygons=dict(type="path"),
             sites=dict(type="dict", default={}),
-            managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
+            **ownership_spec(),
             assign_region=dict(type="bool", default=True),
             set_time_zone=dict(type="bool", default=True),
             overwrite=dict(type="bool", default=False),

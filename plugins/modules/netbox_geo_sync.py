@@ -14,8 +14,9 @@ description:
     (once, paginated), plans creates, updates, moves and deletes, and applies the plan with bulk
     requests in batches, level by level, with concurrent streams.
   - Identity is the custom field C(geo_source_id) on C(dcim.region) (C(geonames:<id>)); ownership is
-    the tag O(managed_tag). Only managed regions are updated or deleted. The module creates the
-    custom field(s) and the tag when they are missing.
+    the tag O(managed_tag), or with O(ownership=source_id) the C(geo_source_id) alone. Only managed
+    regions are updated or deleted. The module creates the custom field(s) and the tag when they
+    are missing.
   - C(geo_source_id) is not unique - NetBox would check a unique custom field with a scan of the
     whole region table on every write. NetBox's unique indexes on parent and slug, parent and name
     stop duplicates; a field made unique by an earlier release is changed to not unique (shown in
@@ -36,6 +37,7 @@ extends_documentation_fragment:
   - geofoss.netbox.netbox
   - geofoss.netbox.http_client
   - geofoss.netbox.progress
+  - geofoss.netbox.ownership
 attributes:
   check_mode:
     support: full
@@ -62,11 +64,6 @@ options:
       - Slug or name of an existing region under which the dataset's top-level nodes are placed.
       - Without it they are top-level regions.
     type: str
-  managed_tag:
-    description:
-      - Slug (and name) of the tag that marks the regions this module owns.
-    type: str
-    default: geo-managed
   prune:
     description:
       - Delete managed regions that are not in the dataset (deepest first).
@@ -211,6 +208,12 @@ EXAMPLES = r"""
   check_mode: true
   diff: true
 
+- name: A large tree where nothing else writes geo_source_id - no tag, so each create costs NetBox what a bare region does
+  geofoss.netbox.netbox_geo_sync:
+    dataset: /var/cache/geo/cities15000.jsonl.gz
+    root_region: world
+    ownership: source_id
+
 - name: Remove everything the collection created
   geofoss.netbox.netbox_geo_sync:
     state: absent
@@ -285,13 +288,12 @@ applied:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._argspec import (
-    map_drawing_spec, netbox_connection_spec, progress_spec,
+    map_drawing_spec, netbox_connection_spec, ownership_spec, progress_spec,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._common import exit_with_warnings
 from ansible_collections.geofoss.netbox.plugins.module_utils._dataset.model import PYDANTIC_IMPORT_ERROR
 from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoFossError
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import DEFAULT_DIFF_LIMIT, run_sync
 
 
@@ -301,7 +303,7 @@ def main():
             **netbox_connection_spec(),
             dataset=dict(type="path"),
             root_region=dict(type="str"),
-            managed_tag=dict(type="str", default=DEFAULT_MANAGED_TAG),
+            **ownership_spec(),
             prune=dict(type="bool", default=False),
             max_deletes=dict(type="int"),
             adopt=dict(type="bool", default=False),

@@ -113,12 +113,12 @@ def test_the_doctor_checks_the_cache_folder_and_source_the_import_uses():
 
 
 def test_the_doctor_checks_the_schema_the_sync_keeps():
-    """The options that decide what the sync creates (tag, attribute fields, links, prune) reach
+    """The options that decide what the sync creates (ownership, tag, attribute fields, links, prune) reach
     the role's doctor from the same variables, so the doctor checks what the import will need."""
     def arguments(task_file, module):
         return next(task[module] for task in tasks_of(load(ROOT / "roles" / "netbox_geo" / "tasks" / task_file))
                     if module in task)
     sync = arguments("main.yml", "geofoss.netbox.netbox_geo_sync")
     doctor = arguments("doctor.yml", "geofoss.netbox.geo_doctor")
-    for option in ("managed_tag", "attribute_fields", "netbox_links", "prune"):
+    for option in ("ownership", "managed_tag", "attribute_fields", "netbox_links", "prune"):
         assert doctor[option] == sync[option], option

@@ -48,7 +48,8 @@ class DatasetOrderError(ValueError):
 
 @dataclass
 class PlanOptions:
-    managed_tag: str = DEFAULT_MANAGED_TAG  # the tag's slug
+    # the slug of the tag that makes a region managed; None (ownership source_id): a geo_source_id does
+    managed_tag: str | None = DEFAULT_MANAGED_TAG
     root_id: int | None = None  # the region that top-level nodes hang under
     adopt: bool = False
     prune: bool = False
@@ -125,8 +126,11 @@ class Create:
     tree: str | None
 
     def body(self, parent_id: int | None) -> dict[str, Any]:
-        return {"name": self.name, "slug": self.slug, "description": self.description, "parent": parent_id,
-                "custom_fields": self.custom_fields, "tags": [{"slug": tag} for tag in self.tags]}
+        body: dict[str, Any] = {"name": self.name, "slug": self.slug, "description": self.description,
+                                "parent": parent_id, "custom_fields": self.custom_fields}
+        if self.tags:  # none under ownership source_id: NetBox's tag signal would double the create's cost
+            body["tags"] = [{"slug": tag} for tag in self.tags]
+        return body
 
     def shown(self) -> dict[str, Any]:
         """What --diff shows of it."""
@@ -334,7 +338,8 @@ class _Planner:
         self.options = options
         self.plan = Plan()
         self.regions: dict[int, Region] = {region["id"]: region for region in regions}
-        self.managed = {rid for rid, r in self.regions.items() if options.managed_tag in tag_slugs(r)}
+        tag = options.managed_tag
+        self.managed = {rid for rid, r in self.regions.items() if (tag in tag_slugs(r) if tag else source_id(r))}
         self.by_source: dict[str, int] = {}
         for rid, region in sorted(self.regions.items()):
             sid = source_id(region)
@@ -444,7 +449,7 @@ class _Planner:
         trees_of_new: dict[str, str] = {}  # geo_source_id of a region created this run -> the tree it is in
         creates: dict[int, list[Create]] = {}
         updates: list[Update] = []
-        tags = (self.options.managed_tag,)
+        tags = (self.options.managed_tag,) if self.options.managed_tag else ()
         for index, node in enumerate(nodes):
             sid = node["geo_source_id"]
             parent = node.get("parent")
@@ -505,7 +510,7 @@ class _Planner:
                 fields.old[name] = current_fields.get(name)
                 fields.new[name] = value
         tags = tag_slugs(region)
-        if self.options.managed_tag not in tags:
+        if self.options.managed_tag and self.options.managed_tag not in tags:
             changes["tags"] = Change(tags, tags + [self.options.managed_tag])
         return changes
 

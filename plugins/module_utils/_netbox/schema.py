@@ -2,7 +2,8 @@
 # Copyright: geofoss.netbox contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the sync needs in NetBox besides the regions: the custom field ``geo_source_id``
-(and the optional attribute fields) on ``dcim.region``, and the managed tag.
+(and the optional attribute fields) on ``dcim.region``, and the managed tag (none under
+ownership ``source_id``).
 
 ``inspect`` only reads and says what is missing or must change; ``ensure`` creates or
 changes it, and is called by the sync only after every input has been checked and the
@@ -52,12 +53,12 @@ def tag_body(tag: str) -> dict[str, str]:
     return {"name": tag, "slug": tag, "description": "Managed by geofoss.netbox"}
 
 
-def instructions(tag: str, attribute_fields: bool) -> str:
+def instructions(tag: str | None, attribute_fields: bool) -> str:
     """What an administrator creates by hand when the token may not."""
     fields = ", ".join("%s (%s%s, object type %s)" % (name, spec["type"], ", not unique" * ("unique" in spec),
                                                       REGION_TYPE)
                        for name, spec in wanted_fields(attribute_fields).items())
-    return "custom fields %s; tag %s (slug %s)" % (fields, tag, tag)
+    return "custom fields %s%s" % (fields, "; tag %s (slug %s)" % (tag, tag) if tag else "")
 
 
 # the settings of an existing custom field that the sync changes when they differ from
@@ -102,7 +103,7 @@ def _shown(value: Any) -> str:
 class Schema:
     """What NetBox lacks of the schema, or holds otherwise (from ``inspect``; nothing written)."""
 
-    tag: str
+    tag: str | None  # None: the run needs no tag (ownership source_id)
     attribute_fields: bool
     fields_missing: list[str] = field(default_factory=list)
     # existing custom fields to change: not on dcim.region yet, or a setting of KEPT_SETTINGS
@@ -114,8 +115,13 @@ class Schema:
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def tags_missing(self) -> list[str]:
+        """The tag to create, when the run needs one that NetBox lacks."""
+        return [self.tag] if self.tag is not None and self.tag_missing else []
+
+    @property
     def missing(self) -> list[str]:
-        return ["custom field %s" % name for name in self.fields_missing] + ["tag %s" % self.tag] * self.tag_missing
+        return ["custom field %s" % name for name in self.fields_missing] + ["tag %s" % tag for tag in self.tags_missing]
 
     @property
     def todo(self) -> list[str]:
@@ -127,13 +133,13 @@ class Schema:
         wanted = wanted_fields(self.attribute_fields)
         return ([("create custom field %s" % name, {}, wanted[name]) for name in self.fields_missing]
                 + [("custom field %s" % change.name, change.before, change.after) for change in self.fields_to_change]
-                + [("create tag %s" % self.tag, {}, tag_body(self.tag))] * self.tag_missing)
+                + [("create tag %s" % tag, {}, tag_body(tag)) for tag in self.tags_missing])
 
     def permissions(self) -> dict[str, tuple[str, ...]]:
         """The permissions that creating or changing it takes."""
         wanted = {CUSTOM_FIELD_TYPE: ("add",) * bool(self.fields_missing)
                   + ("change",) * bool(self.fields_to_change),
-                  "extras.tag": ("add",) * self.tag_missing}
+                  "extras.tag": ("add",) * bool(self.tags_missing)}
         return {model: actions for model, actions in wanted.items() if actions}
 
     def unwritable(self) -> str:
@@ -142,14 +148,14 @@ class Schema:
                 "must create them: %s" % (", ".join(self.missing), instructions(self.tag, self.attribute_fields)))
 
 
-def inspect(nb: NetBoxClient, tag: str, attribute_fields: bool) -> Schema:
-    """Which custom fields and tag are missing; reads only."""
+def inspect(nb: NetBoxClient, tag: str | None, attribute_fields: bool) -> Schema:
+    """Which custom fields and tag (when `tag` is not None) are missing; reads only."""
     schema = Schema(tag=tag, attribute_fields=attribute_fields)
     wanted = wanted_fields(attribute_fields)
     try:
         existing = {cf["name"]: cf for cf in nb.iter_objects(
             CUSTOM_FIELDS, params={"name": list(wanted)}, fields=("id", "name", "object_types", "unique"))}
-        tags = list(nb.iter_objects(TAGS, params={"slug": tag}, fields=("id", "slug")))
+        tags = list(nb.iter_objects(TAGS, params={"slug": tag}, fields=("id", "slug"))) if tag else None
     except NetBoxError as exc:
         if exc.status != 403:
             raise
@@ -157,7 +163,7 @@ def inspect(nb: NetBoxClient, tag: str, attribute_fields: bool) -> Schema:
     schema.fields_missing = [name for name in wanted if name not in existing]
     schema.fields_to_change = [change for change in (_change(cf, wanted[name]) for name, cf in existing.items())
                                if change is not None]
-    schema.tag_missing = not tags
+    schema.tag_missing = tags == []
     return schema
 
 
@@ -180,6 +186,8 @@ def _inferred(nb: NetBoxClient, schema: Schema, wanted: Mapping[str, Any]) -> Sc
     sample = list(nb.request("GET", REGIONS, params={"limit": 1, "fields": "id,custom_fields"}).get("results", []))
     known = set((sample[0].get("custom_fields") or {}) if sample else ())
     schema.fields_missing = [name for name in wanted if name not in known]
+    if schema.tag is None:
+        return schema
     try:
         nb.request("GET", REGIONS, params={"limit": 1, "tag": schema.tag, "brief": 1})
     except NetBoxError as exc:
@@ -196,5 +204,5 @@ def ensure(writer: BatchWriter, schema: Schema) -> None:
         writer.create(CUSTOM_FIELDS, [wanted[name] for name in schema.fields_missing], FIELD_IDENTITY)
     if schema.fields_to_change:
         writer.update(CUSTOM_FIELDS, [change.body() for change in schema.fields_to_change])
-    if schema.tag_missing:
-        writer.create(TAGS, [tag_body(schema.tag)], TAG_IDENTITY)
+    if schema.tags_missing:
+        writer.create(TAGS, [tag_body(tag) for tag in schema.tags_missing], TAG_IDENTITY)

@@ -28,7 +28,9 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import NetBoxClient, chunks
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.diff import DifferenceTracker
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG, SOURCE_FIELD
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import (
+    DEFAULT_MANAGED_TAG, SOURCE_FIELD, managed_tag_of,
+)
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.writer import BatchWriter
 from ansible_collections.geofoss.netbox.plugins.module_utils._progress import NoProgress, counted, progress_to
@@ -322,7 +324,7 @@ def option_problems(city_radius_km: float, max_distance_km: float, concurrency: 
             + below_minimum(options, ("concurrency",), 1))
 
 
-def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, managed_tag: str = DEFAULT_MANAGED_TAG,
+def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, managed_tag: str | None = DEFAULT_MANAGED_TAG,
         assign_region: bool = True, set_time_zone: bool = True, overwrite: bool = False,
         city_radius_km: float = 30.0, max_distance_km: float = 500.0, check_mode: bool = False,
         searcher: Any = None, concurrency: int = 2, clock: Any = time.monotonic, diff: bool = False,
@@ -335,10 +337,12 @@ def run(nb: Any, index: Any, site_filter: Mapping[str, Any] | None = None, manag
     problems = option_problems(city_radius_km, max_distance_km, concurrency)
     if problems:
         raise SitesError("; ".join(problems))
-    regions = ManagedRegions(nb.iter_objects("dcim/regions", params={"tag": managed_tag}, fields=REGION_FIELDS))
+    # managed_tag None (ownership source_id): every region with a geo_source_id is managed
+    regions = ManagedRegions(nb.iter_objects("dcim/regions", params={"tag": managed_tag} if managed_tag else {},
+                                             fields=REGION_FIELDS))
     if assign_region and not regions.by_id:
-        raise SitesError("NetBox shows no region tagged %r with a %s: run netbox_geo_sync first (or grant the "
-                         "token view on dcim.region)" % (managed_tag, SOURCE_FIELD))
+        raise SitesError("NetBox shows no region %swith a %s: run netbox_geo_sync first (or grant the token view on "
+                         "dcim.region)" % ("tagged %r " % managed_tag if managed_tag else "", SOURCE_FIELD))
     progress.phase("read sites", unit="")
     sites = list(nb.iter_objects(SITES, params=filter_params(site_filter), fields=SITE_FIELDS))
     timings = {"read": clock() - started}
@@ -440,7 +444,7 @@ def run_module(params: Mapping[str, Any], check_mode: bool = False, diff: bool =
                           batch_size=params.get("batch_size", 200))
         nb.status()
         searcher = _nominatim_searcher(params) if params.get("geocode") else None
-        result = run(nb, index, site_filter=params.get("sites"), managed_tag=params.get("managed_tag", DEFAULT_MANAGED_TAG),
+        result = run(nb, index, site_filter=params.get("sites"), managed_tag=managed_tag_of(params),
                      assign_region=params.get("assign_region", True), set_time_zone=params.get("set_time_zone", True),
                      overwrite=params.get("overwrite", False), city_radius_km=params.get("city_radius_km", 30.0),
                      max_distance_km=params.get("max_distance_km", 500.0), check_mode=check_mode, searcher=searcher,

@@ -35,7 +35,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._errors import GeoF
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import (
     HttpClient, below_minimum, http_client_from, http_option_problems,
 )
-from ansible_collections.geofoss.netbox.plugins.module_utils._contract import DEFAULT_MANAGED_TAG
+from ansible_collections.geofoss.netbox.plugins.module_utils._contract import managed_tag_of
 from ansible_collections.geofoss.netbox.plugins.module_utils._io import write_bytes
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import links as _links
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox import schema as _schema
@@ -147,7 +147,7 @@ class Sync:
         retries = params.get("retries")
         self.writer = BatchWriter(self.nb, self.http.retries if retries is None else int(retries))
         self.load_nodes = load_nodes or _load_nodes
-        self.tag: str = params.get("managed_tag") or DEFAULT_MANAGED_TAG
+        self.tag = managed_tag_of(params)  # None under ownership source_id: no region carries it
         self.schema: _schema.Schema | None = None
         self.links: _links.Links | None = None
         self.schema_written = False
@@ -231,11 +231,12 @@ class Sync:
         self.fail("root_region %r: no region with this slug or name exists in NetBox; create it first" % root)
 
     def read_state(self) -> list[dict[str, Any]]:
-        # the managed ids are read beside the regions: two independent reads, each waiting on NetBox
+        # the managed ids (by tag; under ownership source_id the regions alone tell) are read
+        # beside the regions: two independent reads, each waiting on NetBox
         with ThreadPoolExecutor(max_workers=1) as pool:
-            managed_ids = pool.submit(self.read_managed_ids)
+            managed_ids = pool.submit(self.read_managed_ids) if self.tag else None
             regions = self.nb.read_all(REGIONS, fields=REGION_FIELDS, page_size=1000, streams=self.concurrency)
-            managed = managed_ids.result()
+            managed = managed_ids.result() if managed_ids else set()
         for region in regions:
             region["tags"] = [{"slug": self.tag}] if region["id"] in managed else []
             self.parents_with_children.add(parent_id(region))

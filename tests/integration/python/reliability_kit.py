@@ -164,7 +164,8 @@ class Admin:
         return self.get("dcim/regions", ancestor_id=root_id, limit=1, brief=1)["count"]
 
     def assert_tree_is(self, root_id, nodes, tag="geo-managed"):
-        """NetBox's tree under root_id is exactly the dataset: ids, names, slugs, parents, tag; no extras."""
+        """NetBox's tree under root_id is exactly the dataset: ids, names, slugs, parents, tag; no extras.
+        tag None: the tree of ownership source_id, whose regions carry no tag at all."""
         regions = self.subtree(root_id)
         by_source = {}
         strays = []
@@ -187,7 +188,8 @@ class Admin:
             parent = (region.get("parent") or {}).get("id")
             expected_parent = root_id if n["parent"] is None else id_of[n["parent"]]
             assert (region["name"], region["slug"], parent) == (n["name"], n["slug"], expected_parent), (sid, region)
-            assert tag in [t["slug"] for t in region.get("tags") or []], (sid, region.get("tags"))
+            slugs = [t["slug"] for t in region.get("tags") or []]
+            assert (tag in slugs) if tag else slugs == [], (sid, region.get("tags"))
         return len(regions)
 
 
@@ -215,11 +217,15 @@ def root_fixture(prefix):
 def sync_params(dataset, root, url=NETBOX_URL, token=NETBOX_TOKEN, **options) -> dict:
     params = {"netbox_url": url, "netbox_token": token, "validate_certs": True, "ca_path": None, "timeout": 10,
               "connect_timeout": 5, "retries": 6, "rate_limit": 0, "dataset": dataset, "root_region": root,
-              "managed_tag": "geo-managed", "prune": False, "max_deletes": None, "adopt": False, "batch_size": 10,
+              "ownership": "tag", "managed_tag": "geo-managed", "prune": False, "max_deletes": None, "adopt": False, "batch_size": 10,
               "concurrency": 2, "changelog_message": "reliability test", "plan_file": None, "diff_limit": 50,
               "state": "present", "attribute_fields": False}
     params.update(options)
     return params
+
+
+# the ownerships the fault tests run under (the option's values) and the tag each leaves on a region
+OWNERSHIP_TAGS = {"tag": "geo-managed", "source_id": None}
 
 
 def quick_sleep(seconds):

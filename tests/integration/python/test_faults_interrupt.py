@@ -19,8 +19,11 @@ import threading
 import time
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.sync import _load_nodes as load_nodes
+import pytest
+
 from reliability_kit import (  # pylint: disable=import-error  # tests/integration/python is on sys.path
-    admin_fixture, needs_netbox, root_fixture, run_engine, start_engine_process, sync_params, tree_nodes, write_nodes,
+    OWNERSHIP_TAGS, admin_fixture, needs_netbox, root_fixture, run_engine, start_engine_process, sync_params,
+    tree_nodes, write_nodes,
 )
 
 pytestmark = needs_netbox
@@ -68,7 +71,8 @@ def test_sigkill_mid_apply_then_rerun_converges(tmp_path, admin, root):
     assert admin.assert_tree_is(root["id"], nodes) == len(nodes)
 
 
-def test_two_syncs_at_once_make_no_duplicates_and_the_loser_says_so(tmp_path, admin, root):
+@pytest.mark.parametrize("ownership", sorted(OWNERSHIP_TAGS))
+def test_two_syncs_at_once_make_no_duplicates_and_the_loser_says_so(tmp_path, admin, root, ownership):
     nodes = tree_nodes(countries=3, divisions=5, cities=2)  # 48 regions
     dataset = write_nodes(tmp_path / "race.jsonl", nodes)
     outcomes = [None, None]
@@ -80,8 +84,8 @@ def test_two_syncs_at_once_make_no_duplicates_and_the_loser_says_so(tmp_path, ad
         return load_nodes(path, **options)
 
     def one_sync(index):
-        outcomes[index] = run_engine(sync_params(dataset, root["slug"], batch_size=4, concurrency=1),
-                                     load_nodes=load_after_both_read)
+        outcomes[index] = run_engine(sync_params(dataset, root["slug"], batch_size=4, concurrency=1,
+                                                 ownership=ownership), load_nodes=load_after_both_read)
 
     threads = [threading.Thread(target=one_sync, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -89,7 +93,7 @@ def test_two_syncs_at_once_make_no_duplicates_and_the_loser_says_so(tmp_path, ad
     for thread in threads:
         thread.join(300)
     assert all(o is not None for o in outcomes), "a sync did not finish"
-    assert admin.assert_tree_is(root["id"], nodes) == len(nodes)
+    assert admin.assert_tree_is(root["id"], nodes, tag=OWNERSHIP_TAGS[ownership]) == len(nodes)
 
     # Both planned all 48 creates and both succeed. Each region was created by one run, and the
     # other found it made "meanwhile by another writer" when NetBox refused its batch: the
@@ -101,6 +105,6 @@ def test_two_syncs_at_once_make_no_duplicates_and_the_loser_says_so(tmp_path, ad
         raced += [int(found.group(1)) for found in map(CONCURRENT_WARNING.search, result["warnings"]) if found]
     assert raced and sum(raced) == len(nodes), [result["warnings"] for result, _error in outcomes]
 
-    result, error = run_engine(sync_params(dataset, root["slug"]))
+    result, error = run_engine(sync_params(dataset, root["slug"], ownership=ownership))
     assert error is None, error
     assert result["changed"] is False and result["summary"]["unchanged"] == len(nodes)

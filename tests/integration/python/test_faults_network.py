@@ -17,8 +17,10 @@ from __future__ import annotations
 import os
 
 from faultproxy import FaultProxy  # pylint: disable=import-error  # tests/integration/python is on sys.path
+import pytest
+
 from reliability_kit import (  # pylint: disable=import-error
-    admin_fixture, needs_netbox, root_fixture, run_engine, sync_params, tree_nodes, write_nodes,
+    OWNERSHIP_TAGS, admin_fixture, needs_netbox, root_fixture, run_engine, sync_params, tree_nodes, write_nodes,
 )
 
 pytestmark = needs_netbox
@@ -103,19 +105,21 @@ def test_faults_that_outlast_the_retries_fail_with_a_report_and_a_rerun_converge
     assert admin.assert_tree_is(root["id"], nodes) == len(nodes)
 
 
-def test_lost_answers_to_every_write_never_duplicate(tmp_path, admin, root):
+@pytest.mark.parametrize("ownership", sorted(OWNERSHIP_TAGS))
+def test_lost_answers_to_every_write_never_duplicate(tmp_path, admin, root, ownership):
     """Every region POST lands in NetBox but its answer is lost (dropped or cut): the sync
-    must find its writes by geo_source_id instead of sending them again."""
+    must find its writes by geo_source_id instead of sending them again, with the tag or without."""
     nodes = tree_nodes(countries=2, divisions=4, cities=2)
     dataset = write_nodes(tmp_path / "lost.jsonl", nodes)
     with FaultProxy(admin.url, seed=SEED, faults={"drop_after": 0.5, "truncate": 0.5}, methods=["POST"],
                     paths=["/api/dcim/regions/"], lifetime=600) as proxy:
         proxy.persist("none", 1)  # the permission probe (an empty POST) passes
-        result, error = run_engine(sync_params(dataset, root["slug"], url=proxy.url, batch_size=4, retries=4))
+        result, error = run_engine(sync_params(dataset, root["slug"], url=proxy.url, batch_size=4, retries=4,
+                                               ownership=ownership))
         assert error is None, "%s\n%s" % (error, describe(proxy))
         region_writes = [r for r in proxy.log if r.method == "POST" and r.fault != "none"]
         assert region_writes and all(r.forwarded for r in region_writes)
-    assert admin.assert_tree_is(root["id"], nodes) == len(nodes)
+    assert admin.assert_tree_is(root["id"], nodes, tag=OWNERSHIP_TAGS[ownership]) == len(nodes)
     assert result["summary"]["create"] == len(nodes)
 
 

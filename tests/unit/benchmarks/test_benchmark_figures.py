@@ -179,3 +179,21 @@ def test_a_follow_stage_renders_each_pair_and_its_median_against_the_target(tmp_
     assert verdicts["world first import: the client work progress and map add, percent"]["pass"] is False
     assert verdicts["world first import: progress and map overhead, percent"]["pass"] is True
     assert report.block_follow([]).startswith("*To be measured:* `bash benchmarks/run --only follow")
+
+
+def test_the_ownership_block_sets_both_first_imports_beside_the_bare_ceiling_of_their_run(tmp_path):
+    world = {"regions": 4135, "first_import_median": 38.0, "first_import_regions_per_second": 108.8,
+             "first_import_netbox_cpu_ms_per_region": 13.6,
+             "first_import_source_id": {"seconds": [22.0, 23.0], "median": 22.5, "regions_per_second": 183.8,
+                                        "netbox_cpu_ms_per_region": 8.1}}
+    ceiling = {"payload": "bare", "best_regions_per_second": 190.0, "by_streams": {}}
+    (tmp_path / "20260101T000000Z.json").write_text(json.dumps(_bench_run({"world": world, "ceiling": ceiling})))
+    text = report.block_ownership(report.load_runs(str(tmp_path)))
+    assert "with `ownership: source_id` 22.5 s, 183.8 regions/s, **0.97** of the ceiling of bare regions" in text
+    assert "(190.0 regions/s" in text and "with the tag (the default) 38.0 s, 108.8 regions/s, 0.57" in text
+    verdicts = {v["what"]: v for v in report.evaluate_targets({"stages": {"world": world, "ceiling": ceiling}})}
+    untagged = verdicts["world first import with ownership source_id (no tag): fraction of the raw bulk-POST "
+                        "ceiling of bare regions"]
+    assert (untagged["value"], untagged["pass"]) == (0.967, True)
+    assert verdicts["world first import: fraction of the raw bulk-POST ceiling of bare regions"]["pass"] is False
+    assert report.block_ownership([]).startswith("*To be measured:* `bash benchmarks/run --only ceiling,world`")

@@ -15,13 +15,14 @@ from collections import namedtuple
 import pytest
 
 from ansible_collections.geofoss.netbox.plugins.module_utils._doctor import (
-    FAILED, MIB, OK, WARNING, check_cache_folder, check_links, check_python_requirements, check_source_age,
-    check_time_zones, check_token_kind, check_version, needed_bytes, parse_version, token_kind,
+    FAILED, MIB, OK, WARNING, check_cache_folder, check_links, check_python_requirements, check_schema,
+    check_source_age, check_time_zones, check_token_kind, check_version, needed_bytes, parse_version, token_kind,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._http import HttpClient
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.links import (
     CUSTOM_LINKS, EXPORT_TEMPLATES, WANTED_LINKS, WANTED_TEMPLATES,
 )
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schema import CUSTOM_FIELDS, wanted_fields
 
 # made-up tokens of the right shapes: 40 hex characters (v1), nbt_<key>.<secret> (v2)
 V1 = "f" * 40
@@ -157,9 +158,10 @@ class LinksNetBox:
     """What NetBox holds of the links and which permissions the token lacks."""
 
     def __init__(self, objects, lacking=()):
-        self.objects, self.lacking, self.asked = objects, list(lacking), None
+        self.objects, self.lacking, self.asked, self.read = objects, list(lacking), None, []
 
     def iter_objects(self, endpoint, params=None, fields=None, page_size=1000):
+        self.read.append(endpoint)
         return [dict(obj, id=number) for number, obj in enumerate(self.objects.get(endpoint, []), 1)]
 
     def missing_permissions(self, wanted):
@@ -178,3 +180,15 @@ def test_the_links_check_names_what_the_sync_would_write_and_the_permissions_it_
     check = check_links(refused)
     assert check.status == FAILED and "lacks add extras.customlink, add extras.exporttemplate" in check.message
     assert "grant" in check.fix and "netbox_links off" in check.fix
+
+
+def test_the_schema_check_looks_for_the_tag_only_when_it_makes_ownership():
+    fields = [dict(field, unique=False) for field in wanted_fields(False).values()]
+    untagged = LinksNetBox({CUSTOM_FIELDS: fields})
+    check = check_schema(untagged, None)  # ownership source_id
+    assert (check.status, check.message) == (OK, "the custom fields are present")
+    assert untagged.read == [CUSTOM_FIELDS]
+    tagged = LinksNetBox({CUSTOM_FIELDS: fields}, lacking=["add extras.tag"])
+    check = check_schema(tagged, "geo-managed")
+    assert check.status == FAILED and "NetBox lacks create tag geo-managed" in check.message
+    assert tagged.asked == {"extras.tag": ("add",)}

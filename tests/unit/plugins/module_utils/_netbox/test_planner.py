@@ -204,6 +204,35 @@ def test_source_id_without_tag_needs_adopt():
     assert adopted.update[0].changes == {"tags": Change([], [TAG])}
 
 
+SOURCE_ID_OWNERSHIP = PlanOptions(managed_tag=None)  # ownership source_id: what the sync passes
+
+
+def test_ownership_by_source_id_sends_no_tag_and_adds_none():
+    created = plan(WORLD, [], SOURCE_ID_OWNERSHIP)
+    assert all(op.tags == () for op in created.creates)
+    assert "tags" not in created.create[0][0].body(None)
+    assert created.to_dict()["create"][0]["tags"] == []
+    # a tree tagged by an earlier run, and one never tagged, are both in step: tags are not compared
+    for tags in ((TAG,), ()):
+        regions = [dict(r, tags=[{"slug": t} for t in tags]) for r in as_regions(WORLD)]
+        assert plan(WORLD, regions, SOURCE_ID_OWNERSHIP).summary["unchanged"] == 5
+
+
+def test_ownership_by_source_id_manages_every_region_with_one():
+    untagged = [region(1, "Belgium", 1, tags=()), region(9, "Gone", 99, parent=1, slug="be-gone", tags=()),
+                region(50, "Mine", None, tags=())]
+    result = plan(WORLD[:1], untagged, PlanOptions(managed_tag=None, prune=True))
+    assert not result.conflicts  # by tag, region 1 would be a conflict without adopt
+    assert result.summary == {"create": 0, "update": 0, "delete": 1, "unchanged": 1}
+    assert [d.id for d in result.delete] == [9]  # not 50: no geo_source_id, not managed
+    absent = plan([], untagged, PlanOptions(managed_tag=None, state="absent"))
+    assert sorted(d.id for d in absent.delete) == [1, 9]
+    # adopt still takes over a region without a geo_source_id by slug, with no tag added
+    adopted = plan(WORLD[:1], [region(7, "Belgium", None, tags=("other",))], PlanOptions(managed_tag=None, adopt=True))
+    assert adopted.update[0].changes == {"custom_fields": Change({"geo_source_id": None},
+                                                                 {"geo_source_id": "geonames:1"})}
+
+
 def test_attribute_fields_compare_decimals_loosely():
     wanted = [node(1, "Belgium", population=11000000, latitude=50.5, longitude=4.0, country_code="BE")]
     values = attribute_values(wanted[0])

@@ -439,6 +439,17 @@ def test_a_token_that_may_not_change_sites_fails_before_any_write(index):
     assert netbox.patches == []
 
 
+def test_ownership_by_source_id_reads_regions_without_the_tag_filter(index):
+    netbox = FakeNetBox([site(n, 10.0, 20.06) for n in range(1, 3)], managed_regions())
+    assert run(netbox, index, managed_tag=None)["summary"]["updated"] == 2
+    assert ("dcim/regions", {}) in netbox.reads
+    by_tag = FakeNetBox([], managed_regions())
+    run(by_tag, index)
+    assert by_tag.reads[0] == ("dcim/regions", {"tag": "geo-managed"})
+    with pytest.raises(SitesError, match=r"^NetBox shows no region with a geo_source_id: run netbox_geo_sync first"):
+        run(FakeNetBox([], []), index, managed_tag=None)
+
+
 def test_run_needs_managed_regions(index):
     with pytest.raises(SitesError, match="run netbox_geo_sync first"):
         run(FakeNetBox([], []), index)

@@ -248,6 +248,39 @@ def test_state_absent_removes_managed_regions_only(dataset):
         assert list(server.regions) == [mine]
 
 
+def test_ownership_by_source_id_creates_no_tag_and_sends_none(dataset):
+    path = dataset(COUNTRIES + DIVISIONS)
+    with FakeNetBox() as server:
+        first = sync(server, path, ownership="source_id")
+        assert first["summary"]["create"] == 8
+        assert server.objects["extras/tags"] == {}
+        assert all("tags" not in body for method, endpoint, bodies in server.writes if endpoint == "dcim/regions"
+                   for body in bodies)
+        assert all(r["tags"] == [] for r in server.regions.values())
+        assert not any(key == "tag" for request in server.requests for key, _value in request[2])
+        writes = len(server.writes)
+        second = sync(server, path, ownership="source_id")
+        assert not second["changed"] and second["summary"]["unchanged"] == 8 and len(server.writes) == writes
+        # back to the tag: untagged regions are someone else's until adopted, then each gets the tag
+        with pytest.raises(SyncError, match="carries geo_source_id geonames:1 but not the tag geo-managed"):
+            sync(server, path)
+        assert len(server.writes) == writes
+        tagged = sync(server, path, adopt=True)
+        assert tagged["summary"] == {"create": 0, "update": 8, "delete": 0, "unchanged": 0}
+        assert all(r["tags"][0]["slug"] == "geo-managed" for r in server.regions.values())
+
+
+def test_ownership_by_source_id_prunes_untagged_regions_and_spares_those_without_one(dataset):
+    with FakeNetBox() as server:
+        sync(server, dataset(COUNTRIES + DIVISIONS), ownership="source_id")
+        mine = server.add_region("Mine", "mine")
+        result = sync(server, dataset(COUNTRIES), ownership="source_id", prune=True, max_deletes=100)
+        assert result["summary"]["delete"] == len(DIVISIONS)
+        assert sorted(r["custom_fields"].get("geo_source_id") or "" for r in server.regions.values()) == (
+            [""] + sorted(n["geo_source_id"] for n in COUNTRIES))
+        assert mine in server.regions
+
+
 def test_adopt_takes_over_a_matching_unmanaged_region(dataset):
     with FakeNetBox() as server:
         existing = server.add_region("Belgium", "belgium", tags=("site-team",))
