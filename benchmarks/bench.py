@@ -141,7 +141,9 @@ class Bench:
         self.runner = PlaybookRunner(self.work, secrets=(self.token, self.token_v1))
         self.datasets = {}
         self.results = {"started": _now(), "stages_run": args.only, "runs_per_short_step": args.runs,
-                        "machine": machine_info(), "load_average_start": load_average(), "stages": {}}
+                        "machine": machine_info(), "load_average_start": load_average(), "stages": {},
+                        # what every netbox_geo_sync run was given besides the dataset (None: the module's default)
+                        "sync_options": {"batch_size": args.batch_size, "concurrency": args.concurrency}}
         if args.series:
             self.results["series"] = args.series  # one of the runs of `benchmarks/run --netbox-versions`
 

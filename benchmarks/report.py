@@ -648,11 +648,13 @@ def block_ownership(runs) -> str:
     else:
         return TO_BE_MEASURED % "`bash benchmarks/run --only ceiling,world`"
     untagged, best = world["first_import_source_id"], ceiling["best_regions_per_second"]
+    concurrency = (results.get("sync_options") or {}).get("concurrency")
     return ("%s The world's first import (%s regions, median of %d runs each, each on an empty NetBox, the "
-            "two kinds taking turns): with `ownership: source_id` %s s, %s regions/s, **%s** of the ceiling of "
+            "two kinds taking turns%s): with `ownership: source_id` %s s, %s regions/s, **%s** of the ceiling of "
             "bare regions (%s regions/s, the best of the raw runs), NetBox CPU %s ms per region; with the tag "
             "(the default) %s s, %s regions/s, %s of the ceiling, NetBox CPU %s ms per region." % (
-                _run_line(name, results), _n(world["regions"], 0), len(untagged["seconds"]), _n(untagged["median"]),
+                _run_line(name, results), _n(world["regions"], 0), len(untagged["seconds"]),
+                ", the sync with `concurrency: %d`" % concurrency if concurrency else "", _n(untagged["median"]),
                 _n(untagged["regions_per_second"]), _n(untagged["regions_per_second"] / best, 2), _n(best),
                 _n(untagged["netbox_cpu_ms_per_region"]), _n(world["first_import_median"]),
                 _n(world["first_import_regions_per_second"]), _n(world["first_import_regions_per_second"] / best, 2),

@@ -237,6 +237,8 @@ class Sync:
             managed_ids = pool.submit(self.read_managed_ids) if self.tag else None
             regions = self.nb.read_all(REGIONS, fields=REGION_FIELDS, page_size=1000, streams=self.concurrency)
             managed = managed_ids.result() if managed_ids else set()
+        if self.tag:
+            managed |= self.tagged_meanwhile(regions, managed)
         for region in regions:
             region["tags"] = [{"slug": self.tag}] if region["id"] in managed else []
             self.parents_with_children.add(parent_id(region))
@@ -244,6 +246,17 @@ class Sync:
             if sid:
                 self.source_ids.setdefault(sid, region["id"])
         return regions
+
+    def tagged_meanwhile(self, regions: list[dict[str, Any]], managed: set[int]) -> set[int]:
+        """The regions with a geo_source_id that the tag read missed but that carry the tag: a
+        write still landing (a run killed or timed out a moment ago) can commit between the two
+        parallel reads, and its regions would look like someone else's. Asked again by id;
+        normally there are none to ask about."""
+        unconfirmed = sorted(region["id"] for region in regions if source_id(region) and region["id"] not in managed)
+        if len(unconfirmed) > 10 * REREAD_CHUNK:  # many (a tree to adopt): one more tag read costs less
+            return self.read_managed_ids() & set(unconfirmed)
+        return {region["id"] for region in self.by_id(unconfirmed, "id,tags")
+                if self.tag in [tag.get("slug") for tag in region.get("tags") or []]}
 
     def read_managed_ids(self) -> set[int]:
         try:

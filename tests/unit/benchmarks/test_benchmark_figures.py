@@ -197,3 +197,6 @@ def test_the_ownership_block_sets_both_first_imports_beside_the_bare_ceiling_of_
     assert (untagged["value"], untagged["pass"]) == (0.967, True)
     assert verdicts["world first import: fraction of the raw bulk-POST ceiling of bare regions"]["pass"] is False
     assert report.block_ownership([]).startswith("*To be measured:* `bash benchmarks/run --only ceiling,world`")
+    results = dict(_bench_run({"world": world, "ceiling": ceiling}), sync_options={"concurrency": 4})
+    (tmp_path / "20260101T000000Z.json").write_text(json.dumps(results))
+    assert "taking turns, the sync with `concurrency: 4`):" in report.block_ownership(report.load_runs(str(tmp_path)))

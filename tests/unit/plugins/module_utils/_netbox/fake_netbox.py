@@ -50,6 +50,8 @@ class FakeNetBox:
         self.messages = []  # changelog_message of every written object
         self.requests = []  # (method, path, query) of every request
         self.cursor_pages = True  # False: behave as a NetBox without ?start= paging
+        # region ids the next tag-filtered read leaves out, as if their write committed just after it
+        self.committed_after_tag_read = set()
         self.version = "4.7.3"
         owner = self
 
@@ -189,7 +191,9 @@ class FakeNetBox:
                 if not set(values) <= known:
                     raise Invalid(400, {"tag": ["Select a valid choice. %s is not one of the available choices."
                                                 % values[0]]})
-                rows = [r for r in rows if any(t["slug"] in values for t in r.get("tags", []))]
+                rows = [r for r in rows if any(t["slug"] in values for t in r.get("tags", []))
+                        and r["id"] not in self.committed_after_tag_read]
+                self.committed_after_tag_read = set()
             else:
                 rows = [r for r in rows if str(r.get(key)) in values]
         page = rows[:limit]
