@@ -143,7 +143,7 @@ class Bench:
         self.results = {"started": _now(), "stages_run": args.only, "runs_per_short_step": args.runs,
                         "machine": machine_info(), "load_average_start": load_average(), "stages": {},
                         # what every netbox_geo_sync run was given besides the dataset (None: the module's default)
-                        "sync_options": {"batch_size": args.batch_size, "concurrency": args.concurrency}}
+                        "sync_options": {"batch_size": args.batch_size or None, "concurrency": args.concurrency or None}}
         if args.series:
             self.results["series"] = args.series  # one of the runs of `benchmarks/run --netbox-versions`
 

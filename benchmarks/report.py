@@ -420,8 +420,10 @@ def block_history(runs) -> str:
         if not world or name.startswith("sites-"):
             continue
         ceiling, cities = stages.get("ceiling"), stages.get("cities")
-        lines.append("| `%s`%s | %s, %s | %s s, %s regions/s | %s | %s | %s |" % (
+        concurrency = (results.get("sync_options") or {}).get("concurrency")
+        lines.append("| `%s`%s%s | %s, %s | %s s, %s regions/s | %s | %s | %s |" % (
             name[:-5], " (NetBox %s)" % results["netbox"].get("version") if results.get("series") else "",
+            " (`concurrency: %d`)" % concurrency if concurrency else "",
             _n(results["load_average_start"][0], 2), _n(results["load_average_end"][0], 2),
             _n(world["first_import_median"]), _n(world["first_import_regions_per_second"]),
             "%s of %s regions/s" % (_n(world["first_import_regions_per_second"] / ceiling["best_regions_per_second"], 2),

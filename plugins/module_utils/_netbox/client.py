@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -211,10 +211,13 @@ class NetBoxClient:
             last_id = results[-1]["id"]
 
     def read_all(self, endpoint: str, params: Mapping[str, Any] | None = None, fields: Sequence[str] | None = None,
-                 page_size: int = 1000, streams: int = 2) -> list[dict[str, Any]]:
+                 page_size: int = 1000, streams: int = 2,
+                 shape: Callable[[dict[str, Any]], dict[str, Any]] = lambda obj: obj) -> list[dict[str, Any]]:
         """Every object of `endpoint` as a list, read `streams` id ranges at a time: a read
         waits on NetBox, and gunicorn answers pages in parallel. The ranges split the ids up
-        to the highest one; each is paginated like iter_objects, and the result keeps id order."""
+        to the highest one; each is paginated like iter_objects, and the result keeps id order.
+        `shape` is applied to each object as its page arrives, so what it drops is never held
+        for the whole read."""
         query = dict(params or {})
         streams = max(1, int(streams))
         if streams > 1:
@@ -225,9 +228,10 @@ class NetBoxClient:
                 ranges = [dict(query, id__gte=start, id__lte=start + span - 1)
                           for start in range(1, highest + 1, span)]
                 with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
-                    parts = pool.map(lambda part: list(self.iter_objects(endpoint, part, fields, page_size)), ranges)
+                    parts = pool.map(lambda part: [shape(obj) for obj in self.iter_objects(endpoint, part, fields,
+                                                                                           page_size)], ranges)
                     return [obj for part in parts for obj in part]
-        return list(self.iter_objects(endpoint, query, fields, page_size))
+        return [shape(obj) for obj in self.iter_objects(endpoint, query, fields, page_size)]
 
     def missing_permissions(self, wanted: Mapping[str, Sequence[str]]) -> list[str]:
         """``{"dcim.region": ("view", "add", "change")}`` → the ones the token lacks, e.g.

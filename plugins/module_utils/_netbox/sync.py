@@ -85,6 +85,13 @@ HEADER_LINES = 1  # the dataset's first line is its header: node n (0-based) is 
 Item = TypeVar("Item")
 
 
+def _parent_by_id(region: dict[str, Any]) -> dict[str, Any]:
+    """A region as read, its nested parent (id, url, display, name, slug, depth) cut to the id
+    the plan needs, so that a large read does not hold every parent's copy of them."""
+    region["parent"] = parent_id(region)
+    return region
+
+
 class SyncError(GeoFossError):
     """A run that stopped; `result` holds what was planned and applied so far."""
 
@@ -235,12 +242,14 @@ class Sync:
         # beside the regions: two independent reads, each waiting on NetBox
         with ThreadPoolExecutor(max_workers=1) as pool:
             managed_ids = pool.submit(self.read_managed_ids) if self.tag else None
-            regions = self.nb.read_all(REGIONS, fields=REGION_FIELDS, page_size=1000, streams=self.concurrency)
+            regions = self.nb.read_all(REGIONS, fields=REGION_FIELDS, page_size=1000, streams=self.concurrency,
+                                       shape=_parent_by_id)
             managed = managed_ids.result() if managed_ids else set()
         if self.tag:
             managed |= self.tagged_meanwhile(regions, managed)
+        tagged: tuple[dict[str, str], ...] = ({"slug": self.tag},) if self.tag else ()
         for region in regions:
-            region["tags"] = [{"slug": self.tag}] if region["id"] in managed else []
+            region["tags"] = tagged if region["id"] in managed else ()  # shared: read only, as the planner does
             self.parents_with_children.add(parent_id(region))
             sid = source_id(region)
             if sid:

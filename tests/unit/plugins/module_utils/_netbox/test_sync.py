@@ -265,6 +265,15 @@ def test_regions_committed_between_the_two_reads_are_still_managed(dataset, monk
         assert not server.committed_after_tag_read  # the tag read did leave them out
 
 
+def test_the_read_keeps_only_the_id_of_each_parent():
+    """NetBox nests the parent (id, url, display, name, slug, depth); the plan needs its id."""
+    parent = {"id": 3, "url": "https://netbox/api/dcim/regions/3/", "display": "Europe", "name": "Europe",
+              "slug": "europe"}
+    nested = {"id": 7, "name": "Luxembourg", "parent": parent}
+    assert sync_module._parent_by_id(nested)["parent"] == 3  # pylint: disable=protected-access
+    assert sync_module._parent_by_id({"id": 3, "parent": None})["parent"] is None  # pylint: disable=protected-access
+
+
 def test_ownership_by_source_id_creates_no_tag_and_sends_none(dataset):
     path = dataset(COUNTRIES + DIVISIONS)
     with FakeNetBox() as server:
