@@ -306,6 +306,7 @@ class Bench:
                 "seconds": [r["task_seconds"] for r in untagged_firsts], "median": untagged_median,
                 "regions_per_second": round(n / untagged_median, 1),
                 "summary": untagged_firsts[-1]["result"].get("summary"),
+                "duration": untagged_firsts[-1]["result"].get("duration"),
                 "netbox_cpu_seconds": untagged_cpu,
                 "netbox_cpu_ms_per_region": round(1000.0 * untagged_cpu["total"] / n, 2),
                 "cpu_seconds": untagged_firsts[-1].get("cpu_seconds"),

@@ -17,8 +17,9 @@ options:
       - V(tag) - the regions carrying the tag O(managed_tag). A region with a C(geo_source_id) but
         without the tag is someone else's, taken over only with the sync's O(geofoss.netbox.netbox_geo_sync#module:adopt).
       - V(source_id) - every region with a C(geo_source_id), tagged or not. No tag is created or
-        sent, and the sync creates a region at the cost of a bare one; NetBox's signal for a tag
-        doubles its work per region (see the collection's docs/sync.md, "Ownership"). Use it when
+        sent, and the sync creates a region at about the cost of a bare one; NetBox's signal for a
+        tag is the largest part of what a tagged create costs it (see the collection's docs/sync.md,
+        "Ownership without the tag"). Use it when
         no one else writes C(geo_source_id). With O(geofoss.netbox.netbox_geo_sync#module:prune) or
         O(geofoss.netbox.netbox_geo_sync#module:state=absent), every region with a C(geo_source_id) that is not
         in the dataset (under O(geofoss.netbox.netbox_geo_sync#module:root_region), when set) is deleted.

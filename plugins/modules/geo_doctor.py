@@ -21,8 +21,9 @@ description:
     empty bulk writes are checked for permission and write nothing); with O(prune) also delete
     on regions.
   - The custom field C(geo_source_id) (and the attribute fields with O(attribute_fields)) and the
-    tag O(managed_tag) (none under O(ownership=source_id)) are present, or the token may create them; with O(netbox_links) the same for
-    the OpenStreetMap custom links and the GeoJSON export template.
+    tag O(managed_tag) (none under O(ownership=source_id)) are present, or the token may create
+    them; with O(netbox_links) the same for the OpenStreetMap custom links and the GeoJSON export
+    template.
   - The cache folder O(cache_dir) is writable and has room for O(datasets); each downloaded file
     in it is as new as the publisher's (an HTTP HEAD, C(Last-Modified)) when O(online); a
     publisher that does not answer is a warning (offline), not a failure. The publishers are
