@@ -19,8 +19,8 @@ SOURCE_FIELD = "geo_source_id"
 DEFAULT_MANAGED_TAG = "geo-managed"
 # What makes a region the collection's (netbox_geo_sync's, netbox_geo_sites' and geo_doctor's
 # option ownership): the managed tag, or a geo_source_id alone. Without the tag a create costs
-# NetBox what a bare region does: the tag's many-to-many signal re-serialises every object and
-# rewrites its change record (docs/sync.md, "Ownership").
+# NetBox about what a bare region does: the tag's many-to-many signal re-serialises every object
+# and rewrites its change record (docs/sync.md, "Ownership without the tag").
 OWNERSHIP_TAG = "tag"
 OWNERSHIP_SOURCE_ID = "source_id"
 OWNERSHIPS = (OWNERSHIP_TAG, OWNERSHIP_SOURCE_ID)

@@ -44,7 +44,7 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client impo
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.diff import DifferenceTracker
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.planner import (
-    Create, DatasetOrderError, ParentRef, Plan, PlanOptions, Update, parent_id, plan as make_plan, source_id,
+    Create, DatasetOrderError, ParentRef, Plan, PlanOptions, Update, parent_id, plan as make_plan, source_id, tag_slugs,
 )
 from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule import (
     PacedBatches, batches_by_tree, run_disjoint, seeds_first,
@@ -265,7 +265,7 @@ class Sync:
         if len(unconfirmed) > 10 * REREAD_CHUNK:  # many (a tree to adopt): one more tag read costs less
             return self.read_managed_ids() & set(unconfirmed)
         return {region["id"] for region in self.by_id(unconfirmed, "id,tags")
-                if self.tag in [tag.get("slug") for tag in region.get("tags") or []]}
+                if self.tag in tag_slugs(region)}
 
     def read_managed_ids(self) -> set[int]:
         try:
