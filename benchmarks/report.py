@@ -414,6 +414,7 @@ def block_latest_run(runs) -> str:
 def block_history(runs) -> str:
     lines = ["| run | load average (start, end) | world first import | fraction of the run's ceiling "
              "| cities15000 first import | cities15000 no-change re-run |", "| --- | --- | --- | --- | --- | --- |"]
+    workers_before = None
     for name, results in runs:
         stages = results.get("stages", {})
         world = stages.get("world")
@@ -421,9 +422,14 @@ def block_history(runs) -> str:
             continue
         ceiling, cities = stages.get("ceiling"), stages.get("cities")
         concurrency = (results.get("sync_options") or {}).get("concurrency")
-        lines.append("| `%s`%s%s | %s, %s | %s s, %s regions/s | %s | %s | %s |" % (
+        # the server's size changes what a run can reach: named where it differs from the row above
+        workers = results.get("netbox", {}).get("gunicorn_workers")
+        resized = workers_before is not None and workers != workers_before
+        workers_before = workers
+        lines.append("| `%s`%s%s%s | %s, %s | %s s, %s regions/s | %s | %s | %s |" % (
             name[:-5], " (NetBox %s)" % results["netbox"].get("version") if results.get("series") else "",
             " (`concurrency: %d`)" % concurrency if concurrency else "",
+            " (%s gunicorn workers)" % workers if resized else "",
             _n(results["load_average_start"][0], 2), _n(results["load_average_end"][0], 2),
             _n(world["first_import_median"]), _n(world["first_import_regions_per_second"]),
             "%s of %s regions/s" % (_n(world["first_import_regions_per_second"] / ceiling["best_regions_per_second"], 2),

@@ -128,7 +128,7 @@ class Create:
     def body(self, parent_id: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {"name": self.name, "slug": self.slug, "description": self.description,
                                 "parent": parent_id, "custom_fields": self.custom_fields}
-        if self.tags:  # none under ownership source_id: NetBox's tag signal is most of a create's cost
+        if self.tags:  # none under ownership source_id: the tag is most of what a create costs beyond a bare region
             body["tags"] = [{"slug": tag} for tag in self.tags]
         return body
 

@@ -200,3 +200,16 @@ def test_the_ownership_block_sets_both_first_imports_beside_the_bare_ceiling_of_
     results = dict(_bench_run({"world": world, "ceiling": ceiling}), sync_options={"concurrency": 4})
     (tmp_path / "20260101T000000Z.json").write_text(json.dumps(results))
     assert "taking turns, the sync with `concurrency: 4`):" in report.block_ownership(report.load_runs(str(tmp_path)))
+
+
+def test_the_history_names_the_worker_count_where_it_changes_from_the_row_above(tmp_path):
+    def run(started, workers):
+        return {"started": started, "load_average_start": [1.0], "load_average_end": [2.0],
+                "netbox": {"version": "4.7.3", "gunicorn_workers": workers, "gunicorn_threads": 3},
+                "stages": {"world": {"first_import_median": 40.0, "first_import_regions_per_second": 103.4}}}
+    for started, workers in (("20260101T000000Z", 2), ("20260102T000000Z", 2), ("20260103T000000Z", 5),
+                             ("20260104T000000Z", 5)):
+        (tmp_path / ("%s.json" % started)).write_text(json.dumps(run(started, workers)))
+    rows = report.block_history(report.load_runs(str(tmp_path))).splitlines()[2:]
+    assert ["gunicorn workers" in row for row in rows] == [False, False, True, False]
+    assert rows[2].startswith("| `20260103T000000Z` (5 gunicorn workers) |")
