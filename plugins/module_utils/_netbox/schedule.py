@@ -28,19 +28,63 @@ Batch = TypeVar("Batch")
 Key = TypeVar("Key", bound=Hashable)
 
 
-def batches_by_tree(items: Iterable[Item], size: int, tree_of: Callable[[Item], Hashable]) -> list[list[Item]]:
-    """`items` cut into batches of at most `size`: the items of a tree together, the trees
-    with the most items first (their batches are the ones that must run in sequence), the
-    small trees packed together. `tree_of(item)` is a hashable key, or None for an item
-    that locks no tree."""
+def batches_by_tree(items: Iterable[Item], size: int, tree_of: Callable[[Item], Hashable],
+                    streams: int = 1) -> list[list[Item]]:
+    """`items` cut into batches of at most `size` that each write into as few trees as they
+    can. `tree_of(item)` is a hashable key, or None for an item that locks no tree.
+
+    - A tree with more than `size` items gets full batches of its own, the biggest trees
+      first: they run one after another whatever the streams, so they start early. What
+      is left of it is packed as a small tree.
+    - The smaller trees are packed whole, each into the lightest batch (no two batches share
+      a tree, so none waits for another): as many batches as `size` needs, rounded up to a
+      multiple of the streams, and a new one where a tree fits in none.
+    - The items that lock no tree are cut into even batches, as many as `size` needs,
+      rounded up to a multiple of the streams.
+
+    A step lasts as long as its slowest stream: 250 new top-level regions on two streams go
+    as 125 and 125, not 200 and 50 with one stream idle for most of the step."""
     size = max(1, int(size))
+    streams = max(1, int(streams))
     groups: dict[Hashable, list[Item]] = {}
     for item in items:
         groups.setdefault(tree_of(item), []).append(item)
-    ordered: list[Item] = []
+    free = groups.pop(None, [])
+    batches: list[list[Item]] = []
+    small: list[list[Item]] = []
     for key in sorted(groups, key=lambda k: (-len(groups[k]), str(k))):
-        ordered.extend(groups[key])
-    return [ordered[start:start + size] for start in range(0, len(ordered), size)]
+        group = groups[key]
+        whole = len(group) // size * size if len(group) > size else 0
+        batches += [group[start:start + size] for start in range(0, whole, size)]
+        if group[whole:]:
+            small.append(group[whole:])
+    small.sort(key=len, reverse=True)
+    if small:
+        needed = _batches_needed(sum(map(len, small)), size, min(streams, len(small)))
+        packed: list[list[Item]] = [[] for number in range(needed)]
+        for group in small:  # the biggest first, each into the lightest batch
+            lightest = min(packed, key=len)
+            if len(lightest) + len(group) > size:
+                lightest = []
+                packed.append(lightest)
+            lightest.extend(group)
+        batches += [batch for batch in packed if batch]
+    if free:
+        batches += even_cuts(free, _batches_needed(len(free), size, streams))
+    return batches
+
+
+def _batches_needed(count: int, size: int, streams: int) -> int:
+    """The fewest batches of at most `size` for `count` items, rounded up to a multiple of
+    `streams`, and never more than there are items."""
+    needed = -(-count // size)
+    return min(count, -(-needed // streams) * streams)
+
+
+def even_cuts(items: Sequence[Item], count: int) -> list[list[Item]]:
+    """`items` in `count` consecutive batches whose sizes differ by one at most (the larger first)."""
+    cuts = [-(-number * len(items) // count) for number in range(count + 1)]
+    return [list(items[start:end]) for start, end in zip(cuts, cuts[1:])]
 
 
 def run_disjoint(batches: Sequence[Batch], keys_of: Callable[[Batch], Iterable[Hashable]],

@@ -456,7 +456,8 @@ class Sync:
         `alone` picks go one per request, first, a tree's in the order given."""
         batches = [[item] for item in items if alone(item)]
         batches += batches_by_tree([item for item in items if not alone(item)], self.nb.batch_size,
-                                   lambda item: tuple(trees_of(item)))
+                                   lambda item: tuple(tree for tree in trees_of(item) if tree) or None,
+                                   streams=self.concurrency)
         self.run_batches(phase, batches, lambda batch: {t for item in batch for t in trees_of(item) if t}, worker)
 
     def create_level_in_order(self, level: list[Create]) -> None:

@@ -17,8 +17,44 @@ from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.schedule im
 def test_batches_keep_trees_together_biggest_first():
     items = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2), (None, 1)]
     batches = batches_by_tree(items, 2, lambda item: item[0])
-    assert batches == [[("a", 1), ("a", 2)], [("a", 3), ("b", 1)], [("b", 2), (None, 1)], [("c", 1)]]
+    # a full batch of a, bigger than a batch; b, and what is left of a with c, packed whole;
+    # the item that locks no tree last
+    assert batches == [[("a", 1), ("a", 2)], [("b", 1), ("b", 2)], [("a", 3), ("c", 1)], [(None, 1)]]
     assert batches_by_tree([], 5, lambda item: item) == []
+
+
+def test_small_trees_are_packed_whole_into_even_batches_that_share_no_tree():
+    # the world's countries under their continents: 251 in 7 trees, two streams
+    sizes = {"AF": 58, "AS": 53, "EU": 53, "NA": 41, "OC": 27, "SA": 14, "AN": 5}
+    items = [(tree, n) for tree, count in sizes.items() for n in range(count)]
+    batches = batches_by_tree(items, 200, lambda item: item[0], streams=2)
+    trees = [{item[0] for item in batch} for batch in batches]
+    assert sorted(len(batch) for batch in batches) == [125, 126]
+    assert not trees[0] & trees[1]
+
+
+@pytest.mark.parametrize("total, size, streams, sizes", [
+    (250, 200, 2, [125, 125]),               # not 200 and 50: one stream would idle
+    (401, 200, 2, [101, 100, 100, 100]),     # 3 batches needed, 4 for two streams
+    (400, 200, 2, [200, 200]),
+    (3, 200, 2, [2, 1]),
+    (1, 200, 4, [1]),                        # never an empty batch
+    (7, 2, 1, [2, 2, 2, 1]),                 # one stream: as many as the size needs
+    (0, 200, 2, []),
+])
+def test_batches_are_even_and_a_multiple_of_the_streams(total, size, streams, sizes):
+    assert [len(batch) for batch in batches_by_tree(range(total), size, lambda item: None, streams)] == sizes
+
+
+def test_batches_of_one_tree_are_not_split_for_streams_that_would_wait_on_each_other():
+    one_tree = [len(batch) for batch in batches_by_tree(range(401), 200, lambda item: "t", 2)]
+    small_trees = [len(batch) for batch in batches_by_tree(range(9), 200, lambda item: item % 3, 2)]
+    assert one_tree == [200, 200, 1] and small_trees == [6, 3]
+
+
+def test_a_tree_that_fits_in_no_batch_opens_one_of_its_own():
+    batches = batches_by_tree(range(360), 200, lambda item: item % 3, 2)
+    assert sorted(len(batch) for batch in batches) == [120, 120, 120]
 
 
 def test_batches_hold_every_item_once_and_respect_the_size():

@@ -394,15 +394,29 @@ def region_writes(server, method):
     return [q for m, p, q in server.requests if m == method and p == "/api/dcim/regions/"]
 
 
+def region_posts_sizes(server):
+    return [len(body) for method, endpoint, body in server.writes if (method, endpoint) == ("POST", "dcim/regions")]
+
+
 def test_the_happy_path_sends_one_request_per_batch_and_reads_nothing_back(dataset):
     path = dataset(COUNTRIES + DIVISIONS)
     with FakeNetBox() as server:
-        sync(server, path)  # batch_size 2: countries in 1 batch, 6 divisions in 3
-        posts = [body for method, endpoint, body in server.writes if (method, endpoint) == ("POST", "dcim/regions")]
+        sync(server, path, concurrency=1)  # batch_size 2: countries in 1 batch, 6 divisions in 3
+        sizes = region_posts_sizes(server)
         region_posts = region_writes(server, "POST")
-    assert [len(body) for body in posts] == [2, 2, 2, 2]
-    assert len(region_posts) == len(posts) + 1  # + the empty permission probe
+    assert sizes == [2, 2, 2, 2]
+    assert len(region_posts) == len(sizes) + 1  # + the empty permission probe
     assert rereads(server) == []
+
+
+def test_each_step_is_cut_into_even_batches_one_set_per_stream(dataset):
+    """Two streams: the 2 countries go as 1 and 1, the 6 divisions (3 batches of at most 2) as
+    4 batches, so that no stream idles while the other sends the step's last batch."""
+    with FakeNetBox() as server:
+        sync(server, dataset(COUNTRIES + DIVISIONS), concurrency=2)
+        sizes = region_posts_sizes(server)
+    assert sorted(sizes[:2]) == [1, 1]
+    assert sorted(sizes[2:]) == [1, 1, 2, 2]
 
 
 def test_a_batch_that_never_lands_is_sent_retries_plus_one_times_and_the_run_stops(dataset):

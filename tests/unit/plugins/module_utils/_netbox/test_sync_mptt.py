@@ -77,7 +77,7 @@ def test_creates_under_new_parents_go_after_a_seed_wave(dataset, version):
 
 def test_on_ltree_creates_go_in_bulk_without_seeds(dataset):
     with fake("4.7.3") as server:
-        sync(server, dataset(COUNTRIES + DIVISIONS), batch_size=10)
+        sync(server, dataset(COUNTRIES + DIVISIONS), batch_size=10, concurrency=1)  # one stream: whole levels
         posts = region_writes(server, "POST")
     assert [len(body) for body in posts] == [2, 6]
 
