@@ -36,9 +36,9 @@ def batches_by_tree(items: Iterable[Item], size: int, tree_of: Callable[[Item], 
     - A tree with more than `size` items gets full batches of its own, the biggest trees
       first: they run one after another whatever the streams, so they start early. What
       is left of it is packed as a small tree.
-    - The smaller trees are packed whole, each into the lightest batch (no two batches share
-      a tree, so none waits for another): as many batches as `size` needs, rounded up to a
-      multiple of the streams, and a new one where a tree fits in none.
+    - The smaller trees are packed whole, each into the lightest batch (no two of these
+      share a tree, so none of them waits for another): as many batches as `size` needs,
+      rounded up to a multiple of the streams, and a new one where a tree fits in none.
     - The items that lock no tree are cut into even batches, as many as `size` needs,
       rounded up to a multiple of the streams.
 
