@@ -24,7 +24,7 @@ def test_batches_keep_trees_together_biggest_first():
 
 
 def test_small_trees_are_packed_whole_into_even_batches_that_share_no_tree():
-    # the world's countries under their continents: 251 in 7 trees, two streams
+    # countries under their continents (as in the world: 7 trees, none bigger than a batch), two streams
     sizes = {"AF": 58, "AS": 53, "EU": 53, "NA": 41, "OC": 27, "SA": 14, "AN": 5}
     items = [(tree, n) for tree, count in sizes.items() for n in range(count)]
     batches = batches_by_tree(items, 200, lambda item: item[0], streams=2)

@@ -410,8 +410,8 @@ def test_the_happy_path_sends_one_request_per_batch_and_reads_nothing_back(datas
 
 
 def test_each_step_is_cut_into_even_batches_one_set_per_stream(dataset):
-    """Two streams: the 2 countries go as 1 and 1, the 6 divisions (3 batches of at most 2) as
-    4 batches, so that no stream idles while the other sends the step's last batch."""
+    """Two streams: the 2 countries go as 1 and 1; the 6 divisions as Belgium's two full
+    batches, then Belgium's last division and Diekirch in one batch each, one per stream."""
     with FakeNetBox() as server:
         sync(server, dataset(COUNTRIES + DIVISIONS), concurrency=2)
         sizes = region_posts_sizes(server)
