@@ -23,6 +23,8 @@ import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from ansible_collections.geofoss.netbox.plugins.module_utils._netbox.client import chunks
+
 Item = TypeVar("Item")
 Batch = TypeVar("Batch")
 Key = TypeVar("Key", bound=Hashable)
@@ -33,7 +35,7 @@ def batches_by_tree(items: Iterable[Item], size: int, tree_of: Callable[[Item], 
     """`items` cut into batches of at most `size` that each write into as few trees as they
     can. `tree_of(item)` is a hashable key, or None for an item that locks no tree.
 
-    - A tree with more than `size` items gets full batches of its own, the biggest trees
+    - A tree with `size` items or more gets full batches of its own, the biggest trees
       first: they run one after another whatever the streams, so they start early. What
       is left of it is packed as a small tree.
     - The smaller trees are packed whole, each into the lightest batch (no two of these
@@ -54,8 +56,8 @@ def batches_by_tree(items: Iterable[Item], size: int, tree_of: Callable[[Item], 
     small: list[list[Item]] = []
     for key in sorted(groups, key=lambda k: (-len(groups[k]), str(k))):
         group = groups[key]
-        whole = len(group) // size * size if len(group) > size else 0
-        batches += [group[start:start + size] for start in range(0, whole, size)]
+        whole = len(group) // size * size
+        batches += chunks(group[:whole], size)
         if group[whole:]:
             small.append(group[whole:])
     small.sort(key=len, reverse=True)
@@ -70,7 +72,7 @@ def batches_by_tree(items: Iterable[Item], size: int, tree_of: Callable[[Item], 
             lightest.extend(group)
         batches += [batch for batch in packed if batch]
     if free:
-        batches += even_cuts(free, _batches_needed(len(free), size, streams))
+        batches += _even_cuts(free, _batches_needed(len(free), size, streams))
     return batches
 
 
@@ -81,7 +83,7 @@ def _batches_needed(count: int, size: int, streams: int) -> int:
     return min(count, -(-needed // streams) * streams)
 
 
-def even_cuts(items: Sequence[Item], count: int) -> list[list[Item]]:
+def _even_cuts(items: Sequence[Item], count: int) -> list[list[Item]]:
     """`items` in `count` consecutive batches whose sizes differ by one at most (the larger first)."""
     cuts = [-(-number * len(items) // count) for number in range(count + 1)]
     return [list(items[start:end]) for start, end in zip(cuts, cuts[1:])]

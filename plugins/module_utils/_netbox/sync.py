@@ -454,11 +454,13 @@ class Sync:
         """One phase step whose writes lock region trees in NetBox: batches kept within few
         trees, and never two batches of one tree at once (see schedule.py). The items that
         `alone` picks go one per request, first, a tree's in the order given."""
+        def locked(item: Item) -> tuple[str, ...]:  # a new top-level region locks no tree
+            return tuple(tree for tree in trees_of(item) if tree)
+
         batches = [[item] for item in items if alone(item)]
         batches += batches_by_tree([item for item in items if not alone(item)], self.nb.batch_size,
-                                   lambda item: tuple(tree for tree in trees_of(item) if tree) or None,
-                                   streams=self.concurrency)
-        self.run_batches(phase, batches, lambda batch: {t for item in batch for t in trees_of(item) if t}, worker)
+                                   lambda item: locked(item) or None, streams=self.concurrency)
+        self.run_batches(phase, batches, lambda batch: {tree for item in batch for tree in locked(item)}, worker)
 
     def create_level_in_order(self, level: list[Create]) -> None:
         """One level of creates on an MPTT NetBox, so that siblings end in NetBox's name order:
